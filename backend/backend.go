@@ -1,0 +1,190 @@
+// Package backend defines the operations a training step is made of, as one
+// interface that two implementations share: the CPU reference (package
+// backend/cpu, on gonum) and the Vulkan backend (package backend/vulkan, GLSL
+// compute shaders).
+//
+// A step is described once as a Program: a list of op calls on tensors that the
+// backend owns. The CPU backend keeps the calls as closures; the Vulkan backend
+// records them into a command buffer. Run replays the whole list, so nothing
+// that changes from step to step may be baked into the recording: it lives in
+// tensors (the step counter, the epoch's index list) that the program reads.
+//
+// All float tensors are float32, row-major, images NCHW.
+package backend
+
+import "fmt"
+
+// DType is the element type of a tensor.
+type DType int
+
+// The element types a tensor can hold.
+const (
+	F32 DType = iota // float32
+	U32              // uint32: labels, indices, argmax positions, counters
+	U8               // uint8: raw CIFAR-10 records
+)
+
+func (d DType) String() string {
+	switch d {
+	case F32:
+		return "float32"
+	case U32:
+		return "uint32"
+	case U8:
+		return "uint8"
+	}
+	return fmt.Sprintf("DType(%d)", int(d))
+}
+
+// Size is the number of bytes one element takes.
+func (d DType) Size() int {
+	if d == U8 {
+		return 1
+	}
+	return 4
+}
+
+// Tensor is a backend-owned array with a shape. Its data is reached only
+// through Backend.Upload and Backend.Download.
+type Tensor interface {
+	Shape() []int
+	DType() DType
+	// Len is the number of elements, the product of Shape.
+	Len() int
+}
+
+// Backend creates tensors and programs on one device.
+type Backend interface {
+	// Name says which device this is, for messages ("cpu", "llvmpipe (LLVM 15.0.6, 256 bits)").
+	Name() string
+	// NewTensor allocates a tensor. Its initial contents are undefined.
+	NewTensor(dt DType, shape ...int) (Tensor, error)
+	// View returns a tensor of the given shape over the first elements of t's
+	// storage (a reshape when the sizes agree; a prefix, such as a smaller
+	// batch, when the new shape is smaller).
+	View(t Tensor, shape ...int) (Tensor, error)
+	// Upload copies src ([]float32, []uint32 or []uint8, matching the dtype,
+	// exactly t.Len() long) into t.
+	Upload(t Tensor, src any) error
+	// Download copies t into dst ([]float32, []uint32 or []uint8, t.Len() long).
+	Download(t Tensor, dst any) error
+	// NewProgram starts an empty program.
+	NewProgram() Program
+	// Close frees every tensor and program of the backend.
+	Close() error
+}
+
+// Program is a recorded list of ops. Op methods check their arguments and
+// remember the first error, which Run (and Err) return; a program with an error
+// never runs.
+type Program interface {
+	Ops
+	// Run executes the whole program times times in a row and waits for it.
+	// The first Run ends recording: no op may be added after it.
+	Run(times int) error
+	// Err is the first error an op call reported, or nil.
+	Err() error
+	// Close frees what the program holds (not the tensors it uses).
+	Close() error
+}
+
+// Ops are the operations of a training step. Every op overwrites its outputs
+// entirely unless it says it accumulates.
+type Ops interface {
+	// Conv2d: y = conv(x, w) + b. x [N,C,H,W], w [K,C,R,S], b [K],
+	// y [N,K,OH,OW] with OH = (H+2*pad-R)/stride+1 (likewise OW).
+	Conv2d(x, w, b, y Tensor, stride, pad int)
+	// Conv2dBackwardData: dx = gradient of the input, from dy and w.
+	Conv2dBackwardData(dy, w, dx Tensor, stride, pad int)
+	// Conv2dBackwardWeights: dw and db = gradients of the weights and bias,
+	// summed over the batch.
+	Conv2dBackwardWeights(x, dy, dw, db Tensor, stride, pad int)
+
+	// MaxPool2d: y = max over each kernel x kernel window (no padding),
+	// argmax (U32, y's shape) = the index within the (h,w) plane of the input
+	// where the max was found; ties go to the first in row-major order.
+	// x [N,C,H,W], y [N,C,OH,OW] with OH = (H-kernel)/stride+1.
+	MaxPool2d(x, y, argmax Tensor, kernel, stride int)
+	// MaxPool2dBackward: dx = dy routed to each window's argmax, summed where
+	// windows overlap, zero elsewhere.
+	MaxPool2dBackward(dy, argmax, dx Tensor, kernel, stride int)
+
+	// MatMul: c = op(a)·op(b), all 2-D, op transposing when the flag says.
+	MatMul(a, b, c Tensor, transA, transB bool)
+	// AddBias: y[i,j] += b[j] for y [N,M], b [M].
+	AddBias(y, b Tensor)
+	// BiasGrad: db[j] = sum over i of dy[i,j], for dy [N,M].
+	BiasGrad(dy, db Tensor)
+
+	// ReLU: y = max(x, 0). y may be x.
+	ReLU(x, y Tensor)
+	// ReLUBackward: dx = dy where y > 0, else 0 (y is ReLU's output). dx may be dy.
+	ReLUBackward(y, dy, dx Tensor)
+
+	// Dropout: y = x·mask/(1-p), mask drawn by Keep(seed, stream, step, i, p)
+	// where step = ctr[0] (see Counters). y may be x.
+	Dropout(x, y, ctr Tensor, p float32, seed, stream uint32)
+	// DropoutBackward: dx = dy·mask/(1-p) with the mask of the same step. dx may be dy.
+	DropoutBackward(dy, dx, ctr Tensor, p float32, seed, stream uint32)
+
+	// SoftmaxCrossEntropy: for logits [N,M] and labels (U32 [N]), adds the sum
+	// over the batch of -log softmax(logits)[label] to loss[0] (F32 [1]) and
+	// the number of rows whose first maximum is at the label to correct[0]
+	// (U32 [1]); writes dlogits = (softmax - onehot)/N unless dlogits is nil.
+	SoftmaxCrossEntropy(logits, labels, dlogits, loss, correct Tensor)
+	// Argmax: pred[i] = index of the first maximum of row i, for x [N,M], pred U32 [N].
+	Argmax(x, pred Tensor)
+
+	// SGD updates p in place from its gradient g and momentum buffer buf
+	// (PyTorch's torch.optim.SGD with dampening 0; buf starts at zero, which
+	// makes the first step's buf equal to g, as PyTorch does).
+	SGD(p, g, buf Tensor, o SGDParams)
+
+	// Gather builds a batch: for i < N (N = x's batch size), record
+	// indices[ctr[1]*N + i] of records (U8 [R, 3073]: label byte, then 3x32x32
+	// pixels) goes to x[i] (F32 [N,3,32,32]) scaled to [0,1], optionally
+	// normalized and augmented, and its label to labels[i] (U32 [N]).
+	Gather(records, indices, ctr, x, labels Tensor, o GatherParams)
+
+	// Step advances the counters: ctr[0]++ (the global step, which seeds the
+	// random draws) and ctr[1]++ (the batch within the epoch).
+	Step(ctr Tensor)
+}
+
+// SGDParams are the optimizer's hyperparameters.
+type SGDParams struct {
+	LR, Momentum, WeightDecay float32
+	Nesterov                  bool
+}
+
+// GatherParams say how Gather turns records into a batch.
+type GatherParams struct {
+	// Mean and Std normalize each channel after scaling to [0,1]: (v-Mean)/Std.
+	// A zero Std means no normalization.
+	Mean, Std [3]float32
+	// Pad > 0 takes a random 32x32 crop of the image zero-padded by Pad pixels.
+	Pad int
+	// Flip mirrors half the images horizontally, at random.
+	Flip bool
+	// With dx, dy, mirror = Augmentation(Seed, ctr[0], i, Pad, Flip), output
+	// pixel (c, y, x) of image i is input pixel (c, y+dy-Pad, sx+dx-Pad) with
+	// sx = 31-x when mirror, else x; zero (before normalization) outside the image.
+	// Seed seeds the crop and flip draws (with the step, ctr[0]).
+	Seed uint32
+}
+
+// Counters are the two U32 words of the ctr tensor that a program reads and
+// Step advances.
+const (
+	CounterStep  = 0 // global step: seeds dropout and augmentation
+	CounterBatch = 1 // batch index within the epoch: offsets Gather into the index list
+)
+
+// Record layout of CIFAR-10's binary format.
+const (
+	ImageSide   = 32
+	ImageSize   = 3 * ImageSide * ImageSide
+	RecordSize  = 1 + ImageSize
+	NumClasses  = 10
+	GatherPixel = 1.0 / 255
+)

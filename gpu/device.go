@@ -1,0 +1,572 @@
+package gpu
+
+/*
+#include <stdlib.h>
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"unsafe"
+
+	vk "github.com/vulkan-go/vulkan"
+)
+
+// DeviceType is the kind of a physical device, in the order Open prefers them.
+type DeviceType int
+
+// Device types, as Vulkan reports them.
+const (
+	Other DeviceType = iota
+	CPU
+	VirtualGPU
+	IntegratedGPU
+	DiscreteGPU
+)
+
+func (t DeviceType) String() string {
+	return [...]string{"other", "cpu", "virtual-gpu", "integrated-gpu", "discrete-gpu"}[t]
+}
+
+// IsGPU says whether the device is real graphics hardware (not a CPU driver).
+func (t DeviceType) IsGPU() bool { return t == DiscreteGPU || t == IntegratedGPU || t == VirtualGPU }
+
+// Heap is one memory heap of a device.
+type Heap struct {
+	Size        uint64
+	DeviceLocal bool
+}
+
+// Info describes a physical device.
+type Info struct {
+	Index      int
+	Name       string
+	Type       DeviceType
+	Driver     string
+	APIVersion string
+	Heaps      []Heap
+
+	SubgroupSize             uint32
+	MaxWorkgroupSize         [3]uint32
+	MaxWorkgroupInvocations  uint32
+	MaxWorkgroupCount        [3]uint32
+	MaxSharedMemory          uint32
+	MaxStorageBufferRange    uint32
+	MaxPushConstantsSize     uint32
+	MaxMemoryAllocationCount uint32
+	MinStorageBufferAlign    uint64
+	TimestampPeriod          float32 // nanoseconds per timestamp tick
+}
+
+// DeviceLocalMemory is the total size of the device-local heaps.
+func (i Info) DeviceLocalMemory() uint64 {
+	var n uint64
+	for _, h := range i.Heaps {
+		if h.DeviceLocal {
+			n += h.Size
+		}
+	}
+	return n
+}
+
+// Options say which device Open takes and how.
+type Options struct {
+	// Index selects a device from Devices; negative means the best one
+	// (discrete > integrated > virtual GPU > CPU, lowest index first).
+	Index int
+	// Validate enables VK_LAYER_KHRONOS_validation; a validation error then
+	// makes the next operation fail. The environment variable
+	// VKCNN_VALIDATE=1 turns it on as well.
+	Validate bool
+}
+
+// instance is a VkInstance with its optional validation messenger.
+type instance struct {
+	handle    vk.Instance
+	messenger *C.vkcnn_messenger
+}
+
+const validationLayer = "VK_LAYER_KHRONOS_validation"
+
+func validationRequested(o Options) bool {
+	return o.Validate || os.Getenv("VKCNN_VALIDATE") == "1"
+}
+
+func newInstance(validate bool) (*instance, error) {
+	if err := load(); err != nil {
+		return nil, err
+	}
+	var layers, exts []string
+	if validate {
+		if !hasLayer(validationLayer) {
+			return nil, fmt.Errorf("validation requested (VKCNN_VALIDATE=1) but %s is not installed: `apt-get install vulkan-validationlayers`, or unset VKCNN_VALIDATE", validationLayer)
+		}
+		layers = append(layers, validationLayer+"\x00")
+		exts = append(exts, "VK_EXT_debug_utils\x00")
+	}
+	app := &vk.ApplicationInfo{
+		SType:            vk.StructureTypeApplicationInfo,
+		PApplicationName: "vkcnn\x00",
+		PEngineName:      "vkcnn\x00",
+		ApiVersion:       vk.MakeVersion(1, 1, 0),
+	}
+	info := &vk.InstanceCreateInfo{
+		SType:                   vk.StructureTypeInstanceCreateInfo,
+		PApplicationInfo:        app,
+		EnabledLayerCount:       uint32(len(layers)),
+		PpEnabledLayerNames:     layers,
+		EnabledExtensionCount:   uint32(len(exts)),
+		PpEnabledExtensionNames: exts,
+	}
+	var h vk.Instance
+	r := vk.CreateInstance(info, nil, &h)
+	info.Free()
+	app.Free()
+	if r == vk.ErrorIncompatibleDriver {
+		return nil, fmt.Errorf("%w (vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER)", ErrNoDevice)
+	}
+	if err := check("vkCreateInstance", r); err != nil {
+		return nil, err
+	}
+	// Without this, instance-level entry points such as
+	// vkEnumeratePhysicalDevices stay NULL in vulkan-go.
+	if err := vk.InitInstance(h); err != nil {
+		vk.DestroyInstance(h, nil)
+		return nil, fmt.Errorf("vkInitInstance: %w", err)
+	}
+	in := &instance{handle: h}
+	if validate {
+		if r := C.vkcnn_messenger_create(unsafe.Pointer(h), &in.messenger); r != 0 {
+			vk.DestroyInstance(h, nil)
+			return nil, check("vkCreateDebugUtilsMessengerEXT", vk.Result(r))
+		}
+	}
+	return in, nil
+}
+
+// validationError returns the validation errors reported since the last call.
+func (in *instance) validationError() error {
+	if in.messenger == nil {
+		return nil
+	}
+	var buf [2048]C.char
+	var warnings C.uint32_t
+	n := C.vkcnn_validation_take(in.messenger, &buf[0], C.uint32_t(len(buf)), &warnings)
+	if n == 0 {
+		return nil
+	}
+	return &ValidationError{Count: int(n), First: C.GoString(&buf[0])}
+}
+
+func (in *instance) destroy() {
+	if in.messenger != nil {
+		C.vkcnn_messenger_destroy(unsafe.Pointer(in.handle), in.messenger)
+		in.messenger = nil
+	}
+	vk.DestroyInstance(in.handle, nil)
+}
+
+// ValidationError reports what VK_LAYER_KHRONOS_validation found.
+type ValidationError struct {
+	Count int
+	First string
+}
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("Vulkan validation: %d error(s), first: %s", e.Count, e.First)
+}
+
+func hasLayer(name string) bool {
+	var n uint32
+	if vk.EnumerateInstanceLayerProperties(&n, nil) != vk.Success || n == 0 {
+		return false
+	}
+	props := make([]vk.LayerProperties, n)
+	if vk.EnumerateInstanceLayerProperties(&n, props) != vk.Success {
+		return false
+	}
+	for _, p := range props[:n] {
+		p.Deref()
+		if vk.ToString(p.LayerName[:]) == name {
+			return true
+		}
+	}
+	return false
+}
+
+func physicalDevices(in *instance) ([]vk.PhysicalDevice, error) {
+	var n uint32
+	if err := check("vkEnumeratePhysicalDevices", vk.EnumeratePhysicalDevices(in.handle, &n, nil)); err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, ErrNoDevice
+	}
+	pds := make([]vk.PhysicalDevice, n)
+	if err := check("vkEnumeratePhysicalDevices", vk.EnumeratePhysicalDevices(in.handle, &n, pds)); err != nil {
+		return nil, err
+	}
+	return pds[:n], nil
+}
+
+func deviceExtensions(pd vk.PhysicalDevice) map[string]bool {
+	var n uint32
+	vk.EnumerateDeviceExtensionProperties(pd, "", &n, nil)
+	props := make([]vk.ExtensionProperties, n)
+	vk.EnumerateDeviceExtensionProperties(pd, "", &n, props)
+	exts := map[string]bool{}
+	for _, p := range props[:n] {
+		p.Deref()
+		exts[vk.ToString(p.ExtensionName[:])] = true
+	}
+	return exts
+}
+
+func describe(in *instance, pd vk.PhysicalDevice, index int) Info {
+	var p vk.PhysicalDeviceProperties
+	vk.GetPhysicalDeviceProperties(pd, &p)
+	p.Deref()
+	p.Limits.Deref()
+	l := p.Limits
+	info := Info{
+		Index:      index,
+		Name:       vk.ToString(p.DeviceName[:]),
+		Type:       deviceType(p.DeviceType),
+		APIVersion: fmt.Sprintf("%d.%d.%d", p.ApiVersion>>22, (p.ApiVersion>>12)&0x3ff, p.ApiVersion&0xfff),
+		Driver:     fmt.Sprintf("version 0x%x", p.DriverVersion),
+
+		MaxWorkgroupSize:         l.MaxComputeWorkGroupSize,
+		MaxWorkgroupInvocations:  l.MaxComputeWorkGroupInvocations,
+		MaxWorkgroupCount:        l.MaxComputeWorkGroupCount,
+		MaxSharedMemory:          l.MaxComputeSharedMemorySize,
+		MaxStorageBufferRange:    l.MaxStorageBufferRange,
+		MaxPushConstantsSize:     l.MaxPushConstantsSize,
+		MaxMemoryAllocationCount: l.MaxMemoryAllocationCount,
+		MinStorageBufferAlign:    uint64(l.MinStorageBufferOffsetAlignment),
+		TimestampPeriod:          l.TimestampPeriod,
+	}
+	var mp vk.PhysicalDeviceMemoryProperties
+	vk.GetPhysicalDeviceMemoryProperties(pd, &mp)
+	mp.Deref()
+	for i := uint32(0); i < mp.MemoryHeapCount; i++ {
+		h := mp.MemoryHeaps[i]
+		h.Deref()
+		info.Heaps = append(info.Heaps, Heap{Size: uint64(h.Size), DeviceLocal: h.Flags&vk.MemoryHeapFlags(vk.MemoryHeapDeviceLocalBit) != 0})
+	}
+	// Subgroup size and the driver's name are only in the 1.1 Properties2
+	// chain, which vulkan-go does not wrap.
+	var p2 C.vkcnn_props2
+	hasDriver := deviceExtensions(pd)["VK_KHR_driver_properties"]
+	if C.vkcnn_properties2(unsafe.Pointer(in.handle), unsafe.Pointer(pd), boolInt(hasDriver), &p2) != 0 {
+		info.SubgroupSize = uint32(p2.subgroupSize)
+		if p2.hasDriver != 0 {
+			info.Driver = strings.TrimSpace(C.GoString(&p2.driverName[0]) + " " + C.GoString(&p2.driverInfo[0]))
+		}
+	}
+	return info
+}
+
+func boolInt(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func deviceType(t vk.PhysicalDeviceType) DeviceType {
+	switch t {
+	case vk.PhysicalDeviceTypeDiscreteGpu:
+		return DiscreteGPU
+	case vk.PhysicalDeviceTypeIntegratedGpu:
+		return IntegratedGPU
+	case vk.PhysicalDeviceTypeVirtualGpu:
+		return VirtualGPU
+	case vk.PhysicalDeviceTypeCpu:
+		return CPU
+	}
+	return Other
+}
+
+// Devices lists every Vulkan device of the machine.
+func Devices() ([]Info, error) {
+	in, err := newInstance(false)
+	if err != nil {
+		return nil, err
+	}
+	defer in.destroy()
+	pds, err := physicalDevices(in)
+	if err != nil {
+		return nil, err
+	}
+	infos := make([]Info, len(pds))
+	for i, pd := range pds {
+		infos[i] = describe(in, pd, i)
+	}
+	return infos, nil
+}
+
+// Best returns the index of the device Open picks when none is named:
+// discrete > integrated > virtual GPU > CPU, the lowest index among equals.
+func Best(infos []Info) int {
+	if len(infos) == 0 {
+		return -1
+	}
+	order := make([]Info, len(infos))
+	copy(order, infos)
+	sort.SliceStable(order, func(a, b int) bool { return order[a].Type > order[b].Type })
+	return order[0].Index
+}
+
+// ErrBadIndex means a device index that does not exist was asked for.
+var ErrBadIndex = errors.New("no such Vulkan device")
+
+// Device is an open Vulkan device with one compute queue. Its methods are not
+// safe for concurrent use.
+type Device struct {
+	info     Info
+	inst     *instance
+	physical vk.PhysicalDevice
+	handle   vk.Device
+	queue    vk.Queue
+	family   uint32
+
+	memory   *allocator
+	pool     vk.CommandPool
+	fence    vk.Fence
+	cache    vk.PipelineCache
+	staging  *stagingBuffer
+	transfer vk.CommandBuffer
+
+	kernels   map[*Kernel]struct{}
+	sequences map[*Sequence]struct{}
+	buffers   map[*Buffer]struct{}
+	closed    bool
+}
+
+// Open creates a device (see Options).
+func Open(o Options) (d *Device, err error) {
+	in, err := newInstance(validationRequested(o))
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			in.destroy()
+		}
+	}()
+	pds, err := physicalDevices(in)
+	if err != nil {
+		return nil, err
+	}
+	infos := make([]Info, len(pds))
+	for i, pd := range pds {
+		infos[i] = describe(in, pd, i)
+	}
+	index := o.Index
+	if index < 0 {
+		index = Best(infos)
+	}
+	if index >= len(pds) {
+		return nil, fmt.Errorf("%w: index %d, but this machine has %d (0-%d); `vkcnn devices` lists them", ErrBadIndex, index, len(pds), len(pds)-1)
+	}
+	d = &Device{
+		info:      infos[index],
+		inst:      in,
+		physical:  pds[index],
+		kernels:   map[*Kernel]struct{}{},
+		sequences: map[*Sequence]struct{}{},
+		buffers:   map[*Buffer]struct{}{},
+	}
+	if err := d.create(); err != nil {
+		d.destroy()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Device) create() error {
+	family, ok := computeFamily(d.physical)
+	if !ok {
+		return fmt.Errorf("device %d (%s) has no compute queue", d.info.Index, d.info.Name)
+	}
+	d.family = family
+	queue := []vk.DeviceQueueCreateInfo{{
+		SType:            vk.StructureTypeDeviceQueueCreateInfo,
+		QueueFamilyIndex: family,
+		QueueCount:       1,
+		PQueuePriorities: []float32{1},
+	}}
+	info := &vk.DeviceCreateInfo{
+		SType:                vk.StructureTypeDeviceCreateInfo,
+		QueueCreateInfoCount: 1,
+		PQueueCreateInfos:    queue,
+	}
+	var h vk.Device
+	r := vk.CreateDevice(d.physical, info, nil, &h)
+	info.Free()
+	if err := check("vkCreateDevice", r); err != nil {
+		return err
+	}
+	d.handle = h
+	var q vk.Queue
+	vk.GetDeviceQueue(h, family, 0, &q)
+	d.queue = q
+
+	poolInfo := &vk.CommandPoolCreateInfo{
+		SType:            vk.StructureTypeCommandPoolCreateInfo,
+		Flags:            vk.CommandPoolCreateFlags(vk.CommandPoolCreateResetCommandBufferBit),
+		QueueFamilyIndex: family,
+	}
+	var pool vk.CommandPool
+	r = vk.CreateCommandPool(h, poolInfo, nil, &pool)
+	poolInfo.Free()
+	if err := check("vkCreateCommandPool", r); err != nil {
+		return err
+	}
+	d.pool = pool
+	if d.fence, r = newFence(h); r != vk.Success {
+		return check("vkCreateFence", r)
+	}
+	cacheInfo := &vk.PipelineCacheCreateInfo{SType: vk.StructureTypePipelineCacheCreateInfo}
+	var cache vk.PipelineCache
+	r = vk.CreatePipelineCache(h, cacheInfo, nil, &cache)
+	cacheInfo.Free()
+	if err := check("vkCreatePipelineCache", r); err != nil {
+		return err
+	}
+	d.cache = cache
+	d.memory = newAllocator(d)
+	cb, err := d.allocateCommandBuffer()
+	if err != nil {
+		return err
+	}
+	d.transfer = cb
+	return d.validationError()
+}
+
+func newFence(h vk.Device) (vk.Fence, vk.Result) {
+	info := &vk.FenceCreateInfo{SType: vk.StructureTypeFenceCreateInfo}
+	var f vk.Fence
+	r := vk.CreateFence(h, info, nil, &f)
+	info.Free()
+	return f, r
+}
+
+func computeFamily(pd vk.PhysicalDevice) (uint32, bool) {
+	var n uint32
+	vk.GetPhysicalDeviceQueueFamilyProperties(pd, &n, nil)
+	props := make([]vk.QueueFamilyProperties, n)
+	vk.GetPhysicalDeviceQueueFamilyProperties(pd, &n, props)
+	first := -1
+	for i, p := range props[:n] {
+		p.Deref()
+		if p.QueueFlags&vk.QueueFlags(vk.QueueComputeBit) == 0 {
+			continue
+		}
+		// Timestamps need timestampValidBits; prefer a family that has them.
+		if p.TimestampValidBits > 0 {
+			return uint32(i), true
+		}
+		if first < 0 {
+			first = i
+		}
+	}
+	return uint32(first), first >= 0
+}
+
+func (d *Device) allocateCommandBuffer() (vk.CommandBuffer, error) {
+	info := &vk.CommandBufferAllocateInfo{
+		SType:              vk.StructureTypeCommandBufferAllocateInfo,
+		CommandPool:        d.pool,
+		Level:              vk.CommandBufferLevelPrimary,
+		CommandBufferCount: 1,
+	}
+	cbs := make([]vk.CommandBuffer, 1)
+	r := vk.AllocateCommandBuffers(d.handle, info, cbs)
+	info.Free()
+	return cbs[0], check("vkAllocateCommandBuffers", r)
+}
+
+// Info describes the device.
+func (d *Device) Info() Info { return d.info }
+
+// validationError returns (and clears) validation errors reported so far.
+func (d *Device) validationError() error { return d.inst.validationError() }
+
+// submit runs one command buffer times times in a row and waits for it.
+func (d *Device) submit(cb vk.CommandBuffer, times int) error {
+	cbs := make([]vk.CommandBuffer, times)
+	for i := range cbs {
+		cbs[i] = cb
+	}
+	// A fresh slice per call: vulkan-go caches the C copy of a slice it has
+	// converted once.
+	info := []vk.SubmitInfo{{
+		SType:              vk.StructureTypeSubmitInfo,
+		CommandBufferCount: uint32(times),
+		PCommandBuffers:    cbs,
+	}}
+	if err := check("vkQueueSubmit", vk.QueueSubmit(d.queue, 1, info, d.fence)); err != nil {
+		return err
+	}
+	fences := []vk.Fence{d.fence}
+	if err := check("vkWaitForFences", vk.WaitForFences(d.handle, 1, fences, vk.True, ^uint64(0))); err != nil {
+		return err
+	}
+	if err := check("vkResetFences", vk.ResetFences(d.handle, 1, []vk.Fence{d.fence})); err != nil {
+		return err
+	}
+	return d.validationError()
+}
+
+// Close waits for the device to finish and frees everything created on it.
+func (d *Device) Close() error {
+	if d.closed {
+		return nil
+	}
+	err := d.validationError()
+	d.destroy()
+	return err
+}
+
+func (d *Device) destroy() {
+	d.closed = true
+	if d.handle != nil {
+		vk.DeviceWaitIdle(d.handle)
+		for s := range d.sequences {
+			s.Close()
+		}
+		for k := range d.kernels {
+			k.Close()
+		}
+		for b := range d.buffers {
+			b.Close()
+		}
+		if d.staging != nil {
+			d.staging.destroy(d)
+		}
+		if d.memory != nil {
+			d.memory.destroy()
+		}
+		if d.cache != vk.NullPipelineCache {
+			vk.DestroyPipelineCache(d.handle, d.cache, nil)
+		}
+		if d.fence != vk.NullFence {
+			vk.DestroyFence(d.handle, d.fence, nil)
+		}
+		if d.pool != vk.NullCommandPool {
+			vk.DestroyCommandPool(d.handle, d.pool, nil)
+		}
+		vk.DestroyDevice(d.handle, nil)
+		d.handle = nil
+	}
+	if d.inst != nil {
+		d.inst.destroy()
+		d.inst = nil
+	}
+}

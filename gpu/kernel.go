@@ -1,0 +1,198 @@
+package gpu
+
+/*
+#include <stdlib.h>
+#include <string.h>
+*/
+import "C"
+
+import (
+	"encoding/binary"
+	"fmt"
+	"unsafe"
+
+	vk "github.com/vulkan-go/vulkan"
+)
+
+// Access says how a kernel uses one of its storage buffers; sequences place
+// barriers from it.
+type Access int
+
+// Buffer accesses.
+const (
+	Read Access = iota
+	Write
+	ReadWrite
+)
+
+// KernelDesc describes a compute shader's interface.
+type KernelDesc struct {
+	// Name is used in error messages.
+	Name string
+	// Bindings lists the storage buffers at set 0, bindings 0, 1, ...
+	Bindings []Access
+	// PushSize is the size in bytes of the push-constant block (0 for none).
+	PushSize int
+	// Spec holds the values of specialization constants 0, 1, ... (as 32-bit
+	// words; use math.Float32bits for floats): workgroup and tile sizes, baked shapes.
+	Spec []uint32
+}
+
+// Kernel is a compute pipeline with its descriptor set layout.
+type Kernel struct {
+	d         *Device
+	desc      KernelDesc
+	module    vk.ShaderModule
+	setLayout vk.DescriptorSetLayout
+	layout    vk.PipelineLayout
+	pipeline  vk.Pipeline
+}
+
+// spirvMagic starts every SPIR-V module.
+const spirvMagic = 0x07230203
+
+// NewKernel builds a compute pipeline from SPIR-V (entry point "main").
+func (d *Device) NewKernel(spirv []byte, desc KernelDesc) (_ *Kernel, err error) {
+	if len(spirv) < 20 || len(spirv)%4 != 0 || binary.LittleEndian.Uint32(spirv) != spirvMagic {
+		return nil, fmt.Errorf("kernel %s: not a SPIR-V module (%d bytes, need a multiple of 4 starting with 0x07230203)", desc.Name, len(spirv))
+	}
+	if desc.PushSize > int(d.info.MaxPushConstantsSize) || desc.PushSize%4 != 0 {
+		return nil, fmt.Errorf("kernel %s: push constants of %d bytes (this device allows %d, in multiples of 4)", desc.Name, desc.PushSize, d.info.MaxPushConstantsSize)
+	}
+	k := &Kernel{d: d, desc: desc}
+	defer func() {
+		if err != nil {
+			k.Close()
+		}
+	}()
+	code := make([]uint32, len(spirv)/4)
+	for i := range code {
+		code[i] = binary.LittleEndian.Uint32(spirv[4*i:])
+	}
+	minfo := &vk.ShaderModuleCreateInfo{
+		SType:    vk.StructureTypeShaderModuleCreateInfo,
+		CodeSize: uint(len(spirv)),
+		PCode:    code,
+	}
+	// Handles are created into locals: cgo refuses a pointer into a Go
+	// struct that holds other Go pointers.
+	var module vk.ShaderModule
+	r := vk.CreateShaderModule(d.handle, minfo, nil, &module)
+	minfo.Free()
+	k.module = module
+	if err := k.check("vkCreateShaderModule", r); err != nil {
+		return nil, err
+	}
+
+	bindings := make([]vk.DescriptorSetLayoutBinding, len(desc.Bindings))
+	for i := range bindings {
+		bindings[i] = vk.DescriptorSetLayoutBinding{
+			Binding:         uint32(i),
+			DescriptorType:  vk.DescriptorTypeStorageBuffer,
+			DescriptorCount: 1,
+			StageFlags:      vk.ShaderStageFlags(vk.ShaderStageComputeBit),
+		}
+	}
+	linfo := &vk.DescriptorSetLayoutCreateInfo{
+		SType:        vk.StructureTypeDescriptorSetLayoutCreateInfo,
+		BindingCount: uint32(len(bindings)),
+		PBindings:    bindings,
+	}
+	var setLayout vk.DescriptorSetLayout
+	r = vk.CreateDescriptorSetLayout(d.handle, linfo, nil, &setLayout)
+	linfo.Free()
+	k.setLayout = setLayout
+	if err := k.check("vkCreateDescriptorSetLayout", r); err != nil {
+		return nil, err
+	}
+
+	pinfo := &vk.PipelineLayoutCreateInfo{
+		SType:          vk.StructureTypePipelineLayoutCreateInfo,
+		SetLayoutCount: 1,
+		PSetLayouts:    []vk.DescriptorSetLayout{k.setLayout},
+	}
+	if desc.PushSize > 0 {
+		pinfo.PushConstantRangeCount = 1
+		pinfo.PPushConstantRanges = []vk.PushConstantRange{{
+			StageFlags: vk.ShaderStageFlags(vk.ShaderStageComputeBit),
+			Size:       uint32(desc.PushSize),
+		}}
+	}
+	var layout vk.PipelineLayout
+	r = vk.CreatePipelineLayout(d.handle, pinfo, nil, &layout)
+	pinfo.Free()
+	k.layout = layout
+	if err := k.check("vkCreatePipelineLayout", r); err != nil {
+		return nil, err
+	}
+
+	stage := vk.PipelineShaderStageCreateInfo{
+		SType:  vk.StructureTypePipelineShaderStageCreateInfo,
+		Stage:  vk.ShaderStageComputeBit,
+		Module: k.module,
+		PName:  "main\x00",
+	}
+	if len(desc.Spec) > 0 {
+		// The specialization data lives in C memory: the binding would
+		// otherwise hand a Go pointer to the driver inside a C struct.
+		data := C.malloc(C.size_t(4 * len(desc.Spec)))
+		defer C.free(data)
+		entries := make([]vk.SpecializationMapEntry, len(desc.Spec))
+		words := unsafe.Slice((*uint32)(data), len(desc.Spec))
+		for i, v := range desc.Spec {
+			words[i] = v
+			entries[i] = vk.SpecializationMapEntry{ConstantID: uint32(i), Offset: uint32(4 * i), Size: 4}
+		}
+		spec := []vk.SpecializationInfo{{
+			MapEntryCount: uint32(len(entries)),
+			PMapEntries:   entries,
+			DataSize:      uint(4 * len(desc.Spec)),
+			PData:         data,
+		}}
+		stage.PSpecializationInfo = spec
+	}
+	pipelines := make([]vk.Pipeline, 1)
+	r = vk.CreateComputePipelines(d.handle, d.cache, 1, []vk.ComputePipelineCreateInfo{{
+		SType:  vk.StructureTypeComputePipelineCreateInfo,
+		Stage:  stage,
+		Layout: k.layout,
+	}}, nil, pipelines)
+	if err := k.check("vkCreateComputePipelines", r); err != nil {
+		return nil, err
+	}
+	k.pipeline = pipelines[0]
+	if err := d.validationError(); err != nil {
+		return nil, fmt.Errorf("kernel %s: %w", desc.Name, err)
+	}
+	d.kernels[k] = struct{}{}
+	return k, nil
+}
+
+func (k *Kernel) check(call string, r vk.Result) error {
+	if err := check(call, r); err != nil {
+		return fmt.Errorf("kernel %s: %w", k.desc.Name, err)
+	}
+	return nil
+}
+
+// Name is the kernel's name from its description.
+func (k *Kernel) Name() string { return k.desc.Name }
+
+// Close destroys the pipeline. Sequences that dispatch it must not run afterwards.
+func (k *Kernel) Close() {
+	h := k.d.handle
+	if k.pipeline != vk.NullPipeline {
+		vk.DestroyPipeline(h, k.pipeline, nil)
+	}
+	if k.layout != vk.NullPipelineLayout {
+		vk.DestroyPipelineLayout(h, k.layout, nil)
+	}
+	if k.setLayout != vk.NullDescriptorSetLayout {
+		vk.DestroyDescriptorSetLayout(h, k.setLayout, nil)
+	}
+	if k.module != vk.NullShaderModule {
+		vk.DestroyShaderModule(h, k.module, nil)
+	}
+	*k = Kernel{d: k.d, desc: k.desc}
+	delete(k.d.kernels, k)
+}

@@ -1,0 +1,50 @@
+// Package gpu is a small Vulkan compute runtime: a Device (instance, physical
+// device, one compute queue), Buffers of device memory, Kernels (compute
+// pipelines from SPIR-V) and Sequences (recorded dispatches, replayed as many
+// times as asked). It knows nothing about neural networks and is the only
+// package that imports vulkan-go.
+package gpu
+
+/*
+#cgo LDFLAGS: -ldl
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	vk "github.com/vulkan-go/vulkan"
+)
+
+// ErrNoLoader means the Vulkan loader library could not be opened.
+var ErrNoLoader = errors.New("no Vulkan loader (libvulkan.so.1): install one, e.g. `apt-get install libvulkan1 mesa-vulkan-drivers` on Debian, or your GPU vendor's driver")
+
+// ErrNoDevice means the loader works but no Vulkan device exists.
+var ErrNoDevice = errors.New("no Vulkan device found: install a GPU driver with Vulkan support, or Mesa's lavapipe (`apt-get install mesa-vulkan-drivers`) to run on the CPU")
+
+var loader struct {
+	once sync.Once
+	err  error
+}
+
+// load opens the Vulkan loader once per process. vulkan-go's own loader
+// dlopens only the unversioned libvulkan.so, which exists only where the -dev
+// package is installed; the shim tries libvulkan.so.1 first.
+func load() error {
+	loader.once.Do(func() {
+		var cerr *C.char
+		proc := C.vkcnn_open_loader(&cerr)
+		if proc == nil {
+			loader.err = fmt.Errorf("%w (dlopen: %s)", ErrNoLoader, C.GoString(cerr))
+			return
+		}
+		vk.SetGetInstanceProcAddr(proc)
+		if err := vk.Init(); err != nil {
+			loader.err = fmt.Errorf("%w (vkInit: %v)", ErrNoLoader, err)
+		}
+	})
+	return loader.err
+}

@@ -1,0 +1,333 @@
+package gpu
+
+import (
+	"fmt"
+	"unsafe"
+
+	vk "github.com/vulkan-go/vulkan"
+)
+
+// Sequence is a recorded list of dispatches and copies that can be run many
+// times. Recording places a buffer memory barrier before a command only where
+// it touches a buffer that an earlier command of the sequence wrote (or writes
+// one that an earlier command read), so independent dispatches overlap.
+type Sequence struct {
+	d     *Device
+	cb    vk.CommandBuffer
+	pools []vk.DescriptorPool
+	left  int // descriptor sets left in the newest pool
+
+	queries    vk.QueryPool
+	timestamps int
+
+	written map[vk.Buffer]bool // since the last barrier
+	read    map[vk.Buffer]bool
+	ended   bool
+	err     error
+}
+
+// setsPerPool is how many dispatches one descriptor pool serves.
+const setsPerPool = 256
+
+// maxBindings bounds the storage buffers one kernel may bind.
+const maxBindings = 16
+
+// maxTimestamps bounds the timestamps one sequence may write.
+const maxTimestamps = 1024
+
+// NewSequence starts recording a sequence.
+func (d *Device) NewSequence() (*Sequence, error) {
+	cb, err := d.allocateCommandBuffer()
+	if err != nil {
+		return nil, err
+	}
+	s := &Sequence{d: d, cb: cb, written: map[vk.Buffer]bool{}, read: map[vk.Buffer]bool{}}
+	// Several copies of the recording run back to back in one submit.
+	if err := begin(cb, vk.CommandBufferUsageSimultaneousUseBit); err != nil {
+		vk.FreeCommandBuffers(d.handle, d.pool, 1, []vk.CommandBuffer{cb})
+		return nil, err
+	}
+	// Order this run after whatever ran before it on the queue: uploads, an
+	// earlier run of this recording, other sequences.
+	memoryBarrier(cb, computeOrTransfer, anyWrite, computeOrTransfer, anyAccess)
+	d.sequences[s] = struct{}{}
+	return s, nil
+}
+
+const (
+	computeOrTransfer = vk.PipelineStageComputeShaderBit | vk.PipelineStageTransferBit
+	anyWrite          = vk.AccessShaderWriteBit | vk.AccessTransferWriteBit
+	anyAccess         = vk.AccessShaderReadBit | vk.AccessShaderWriteBit | vk.AccessTransferReadBit | vk.AccessTransferWriteBit
+)
+
+// Err is the first recording error, which Run also returns.
+func (s *Sequence) Err() error { return s.err }
+
+func (s *Sequence) fail(err error) error {
+	if s.err == nil {
+		s.err = err
+	}
+	return s.err
+}
+
+func (s *Sequence) recording(what string) bool {
+	if s.err != nil {
+		return false
+	}
+	if s.ended {
+		s.fail(fmt.Errorf("%s: the sequence has already run; record a new one", what))
+		return false
+	}
+	return true
+}
+
+// use notes that the next command reads and writes these buffers, and
+// records a barrier first when it depends on an earlier command.
+func (s *Sequence) use(reads, writes []vk.Buffer) {
+	hazard := false
+	for _, b := range reads {
+		hazard = hazard || s.written[b]
+	}
+	for _, b := range writes {
+		hazard = hazard || s.written[b] || s.read[b]
+	}
+	if hazard {
+		barriers := make([]vk.BufferMemoryBarrier, 0, len(s.written))
+		for b := range s.written {
+			barriers = append(barriers, vk.BufferMemoryBarrier{
+				SType:               vk.StructureTypeBufferMemoryBarrier,
+				SrcAccessMask:       vk.AccessFlags(anyWrite),
+				DstAccessMask:       vk.AccessFlags(anyAccess),
+				SrcQueueFamilyIndex: vk.QueueFamilyIgnored,
+				DstQueueFamilyIndex: vk.QueueFamilyIgnored,
+				Buffer:              b,
+				Size:                vk.DeviceSize(vk.WholeSize),
+			})
+		}
+		// An execution dependency orders every earlier command, which is
+		// all a write-after-read needs; the buffer barriers make the writes
+		// visible.
+		vk.CmdPipelineBarrier(s.cb, vk.PipelineStageFlags(computeOrTransfer), vk.PipelineStageFlags(computeOrTransfer), 0,
+			0, nil, uint32(len(barriers)), barriers, 0, nil)
+		clear(s.written)
+		clear(s.read)
+	}
+	for _, b := range reads {
+		s.read[b] = true
+	}
+	for _, b := range writes {
+		s.written[b] = true
+	}
+}
+
+// Dispatch records k over groups workgroups with the given push constants
+// (len must be the kernel's PushSize) and buffers (one per binding).
+func (s *Sequence) Dispatch(k *Kernel, groups [3]uint32, push []byte, buffers ...*Buffer) error {
+	if !s.recording("dispatch " + k.desc.Name) {
+		return s.err
+	}
+	if len(buffers) != len(k.desc.Bindings) {
+		return s.fail(fmt.Errorf("dispatch %s: %d buffers for %d bindings", k.desc.Name, len(buffers), len(k.desc.Bindings)))
+	}
+	if len(push) != k.desc.PushSize {
+		return s.fail(fmt.Errorf("dispatch %s: %d bytes of push constants, want %d", k.desc.Name, len(push), k.desc.PushSize))
+	}
+	for i, g := range groups {
+		if g == 0 || g > s.d.info.MaxWorkgroupCount[i] {
+			return s.fail(fmt.Errorf("dispatch %s: %d workgroups in dimension %d (the device allows 1-%d)", k.desc.Name, g, i, s.d.info.MaxWorkgroupCount[i]))
+		}
+	}
+	var reads, writes []vk.Buffer
+	for i, b := range buffers {
+		if b == nil || b.handle == vk.NullBuffer {
+			return s.fail(fmt.Errorf("dispatch %s: binding %d has no buffer", k.desc.Name, i))
+		}
+		if k.desc.Bindings[i] != Write {
+			reads = append(reads, b.handle)
+		}
+		if k.desc.Bindings[i] != Read {
+			writes = append(writes, b.handle)
+		}
+	}
+	set, err := s.descriptorSet(k, buffers)
+	if err != nil {
+		return s.fail(fmt.Errorf("dispatch %s: %w", k.desc.Name, err))
+	}
+	s.use(reads, writes)
+	vk.CmdBindPipeline(s.cb, vk.PipelineBindPointCompute, k.pipeline)
+	vk.CmdBindDescriptorSets(s.cb, vk.PipelineBindPointCompute, k.layout, 0, 1, []vk.DescriptorSet{set}, 0, nil)
+	if len(push) > 0 {
+		vk.CmdPushConstants(s.cb, k.layout, vk.ShaderStageFlags(vk.ShaderStageComputeBit), 0, uint32(len(push)), unsafe.Pointer(&push[0]))
+	}
+	vk.CmdDispatch(s.cb, groups[0], groups[1], groups[2])
+	return nil
+}
+
+func (s *Sequence) descriptorSet(k *Kernel, buffers []*Buffer) (vk.DescriptorSet, error) {
+	if len(buffers) > maxBindings {
+		return nil, fmt.Errorf("%d bindings, at most %d", len(buffers), maxBindings)
+	}
+	if s.left == 0 {
+		info := &vk.DescriptorPoolCreateInfo{
+			SType:         vk.StructureTypeDescriptorPoolCreateInfo,
+			MaxSets:       setsPerPool,
+			PoolSizeCount: 1,
+			PPoolSizes: []vk.DescriptorPoolSize{{
+				Type:            vk.DescriptorTypeStorageBuffer,
+				DescriptorCount: setsPerPool * maxBindings,
+			}},
+		}
+		var pool vk.DescriptorPool
+		r := vk.CreateDescriptorPool(s.d.handle, info, nil, &pool)
+		info.Free()
+		if err := check("vkCreateDescriptorPool", r); err != nil {
+			return nil, err
+		}
+		s.pools = append(s.pools, pool)
+		s.left = setsPerPool
+	}
+	ainfo := &vk.DescriptorSetAllocateInfo{
+		SType:              vk.StructureTypeDescriptorSetAllocateInfo,
+		DescriptorPool:     s.pools[len(s.pools)-1],
+		DescriptorSetCount: 1,
+		PSetLayouts:        []vk.DescriptorSetLayout{k.setLayout},
+	}
+	var set vk.DescriptorSet
+	r := vk.AllocateDescriptorSets(s.d.handle, ainfo, &set)
+	ainfo.Free()
+	if err := check("vkAllocateDescriptorSets", r); err != nil {
+		return nil, err
+	}
+	s.left--
+	// Fresh slices for every call: vulkan-go reuses the C copy of a slice
+	// it has seen, so an edited, reused slice would write stale buffers.
+	writes := make([]vk.WriteDescriptorSet, len(buffers))
+	for i, b := range buffers {
+		writes[i] = vk.WriteDescriptorSet{
+			SType:           vk.StructureTypeWriteDescriptorSet,
+			DstSet:          set,
+			DstBinding:      uint32(i),
+			DescriptorCount: 1,
+			DescriptorType:  vk.DescriptorTypeStorageBuffer,
+			PBufferInfo:     []vk.DescriptorBufferInfo{{Buffer: b.handle, Range: vk.DeviceSize(vk.WholeSize)}},
+		}
+	}
+	vk.UpdateDescriptorSets(s.d.handle, uint32(len(writes)), writes, 0, nil)
+	return set, nil
+}
+
+// Fill records setting every 32-bit word of b to value.
+func (s *Sequence) Fill(b *Buffer, value uint32) error {
+	if !s.recording("fill") {
+		return s.err
+	}
+	s.use(nil, []vk.Buffer{b.handle})
+	vk.CmdFillBuffer(s.cb, b.handle, 0, vk.DeviceSize(vk.WholeSize), value)
+	return nil
+}
+
+// Copy records copying n bytes from src to dst, both at offset 0.
+func (s *Sequence) Copy(src, dst *Buffer, n int64) error {
+	if !s.recording("copy") {
+		return s.err
+	}
+	if n <= 0 || n > src.size || n > dst.size {
+		return s.fail(fmt.Errorf("copy of %d bytes between buffers of %d and %d bytes", n, src.size, dst.size))
+	}
+	s.use([]vk.Buffer{src.handle}, []vk.Buffer{dst.handle})
+	vk.CmdCopyBuffer(s.cb, src.handle, dst.handle, 1, []vk.BufferCopy{{Size: vk.DeviceSize(n)}})
+	return nil
+}
+
+// Timestamp records a timestamp once every earlier command has finished and
+// returns its number, for Times after a run.
+func (s *Sequence) Timestamp() (int, error) {
+	if !s.recording("timestamp") {
+		return 0, s.err
+	}
+	if s.queries == vk.NullQueryPool {
+		info := &vk.QueryPoolCreateInfo{
+			SType:      vk.StructureTypeQueryPoolCreateInfo,
+			QueryType:  vk.QueryTypeTimestamp,
+			QueryCount: maxTimestamps,
+		}
+		var queries vk.QueryPool
+		r := vk.CreateQueryPool(s.d.handle, info, nil, &queries)
+		info.Free()
+		s.queries = queries
+		if err := check("vkCreateQueryPool", r); err != nil {
+			return 0, s.fail(err)
+		}
+		vk.CmdResetQueryPool(s.cb, s.queries, 0, maxTimestamps)
+	}
+	if s.timestamps == maxTimestamps {
+		return 0, s.fail(fmt.Errorf("more than %d timestamps in one sequence", maxTimestamps))
+	}
+	vk.CmdWriteTimestamp(s.cb, vk.PipelineStageBottomOfPipeBit, s.queries, uint32(s.timestamps))
+	s.timestamps++
+	return s.timestamps - 1, nil
+}
+
+// Run submits the recording times times back to back and waits for the
+// last. The first Run ends recording. Keep one Run to well under a second of
+// device work: some drivers reset a device that runs one submit for ~2 s.
+func (s *Sequence) Run(times int) error {
+	if s.err != nil {
+		return s.err
+	}
+	if times < 1 {
+		return fmt.Errorf("run a sequence %d times: need at least 1", times)
+	}
+	if !s.ended {
+		s.ended = true
+		if err := check("vkEndCommandBuffer", vk.EndCommandBuffer(s.cb)); err != nil {
+			return s.fail(err)
+		}
+		if err := s.d.validationError(); err != nil {
+			return s.fail(fmt.Errorf("recording: %w", err))
+		}
+	}
+	if s.timestamps > 0 && times > 1 {
+		// Each copy would reset the queries the previous one wrote while
+		// they may still be pending: time single runs.
+		return fmt.Errorf("a sequence with timestamps runs one copy at a time, not %d", times)
+	}
+	return s.d.submit(s.cb, times)
+}
+
+// Times returns, for the last run, the nanoseconds from timestamp 0 to each
+// timestamp.
+func (s *Sequence) Times() ([]float64, error) {
+	if s.timestamps == 0 {
+		return nil, nil
+	}
+	raw := make([]uint64, s.timestamps)
+	r := vk.GetQueryPoolResults(s.d.handle, s.queries, 0, uint32(s.timestamps), uint(8*len(raw)), unsafe.Pointer(&raw[0]), 8,
+		vk.QueryResultFlags(vk.QueryResult64Bit|vk.QueryResultWaitBit))
+	if err := check("vkGetQueryPoolResults", r); err != nil {
+		return nil, err
+	}
+	ns := make([]float64, len(raw))
+	for i, t := range raw {
+		ns[i] = float64(t-raw[0]) * float64(s.d.info.TimestampPeriod)
+	}
+	return ns, nil
+}
+
+// Close frees the recording.
+func (s *Sequence) Close() {
+	h := s.d.handle
+	if s.cb != nil {
+		vk.FreeCommandBuffers(h, s.d.pool, 1, []vk.CommandBuffer{s.cb})
+		s.cb = nil
+	}
+	for _, p := range s.pools {
+		vk.DestroyDescriptorPool(h, p, nil)
+	}
+	s.pools = nil
+	if s.queries != vk.NullQueryPool {
+		vk.DestroyQueryPool(h, s.queries, nil)
+		s.queries = vk.NullQueryPool
+	}
+	delete(s.d.sequences, s)
+}

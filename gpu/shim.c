@@ -1,0 +1,216 @@
+#include "shim.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef void (*PFN_void)(void);
+typedef PFN_void (*PFN_getProc)(void *instance, const char *name);
+
+static PFN_getProc getProc;
+
+void *vkcnn_open_loader(const char **err) {
+	static const char *names[] = {"libvulkan.so.1", "libvulkan.so"};
+	*err = NULL;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		void *lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+		if (lib == NULL) {
+			*err = dlerror();
+			continue;
+		}
+		getProc = (PFN_getProc)dlsym(lib, "vkGetInstanceProcAddr");
+		if (getProc != NULL) {
+			return (void *)getProc;
+		}
+		*err = "libvulkan has no vkGetInstanceProcAddr";
+	}
+	return NULL;
+}
+
+// Structure layouts from the Vulkan specification (1.1 core and extensions).
+enum {
+	sTypeProperties2 = 1000059001,
+	sTypeSubgroupProperties = 1000094000,
+	sTypeDriverProperties = 1000196000,
+	sTypeMessengerCreateInfo = 1000128004,
+};
+
+typedef struct {
+	uint32_t sType;
+	void *pNext;
+	// VkPhysicalDeviceProperties is 824 bytes on 64-bit targets; the
+	// driver writes only that much, so extra room is harmless.
+	uint64_t properties[160];
+} props2_t;
+
+typedef struct {
+	uint32_t sType;
+	void *pNext;
+	uint32_t subgroupSize;
+	uint32_t supportedStages;
+	uint32_t supportedOperations;
+	uint32_t quadOperationsInAllStages;
+} subgroup_t;
+
+typedef struct {
+	uint32_t sType;
+	void *pNext;
+	uint32_t driverID;
+	char driverName[256];
+	char driverInfo[256];
+	uint8_t conformanceVersion[4];
+} driver_t;
+
+int vkcnn_properties2(void *instance, void *physicalDevice, int hasDriverProps, vkcnn_props2 *out) {
+	typedef void (*fn_t)(void *, props2_t *);
+	fn_t fn = (fn_t)getProc(instance, "vkGetPhysicalDeviceProperties2");
+	if (fn == NULL) {
+		fn = (fn_t)getProc(instance, "vkGetPhysicalDeviceProperties2KHR");
+	}
+	if (fn == NULL) {
+		return 0;
+	}
+	driver_t driver;
+	memset(&driver, 0, sizeof driver);
+	driver.sType = sTypeDriverProperties;
+	subgroup_t subgroup;
+	memset(&subgroup, 0, sizeof subgroup);
+	subgroup.sType = sTypeSubgroupProperties;
+	subgroup.pNext = hasDriverProps ? &driver : NULL;
+	props2_t props;
+	memset(&props, 0, sizeof props);
+	props.sType = sTypeProperties2;
+	props.pNext = &subgroup;
+	fn(physicalDevice, &props);
+
+	memset(out, 0, sizeof *out);
+	out->subgroupSize = subgroup.subgroupSize;
+	out->subgroupStages = subgroup.supportedStages;
+	out->subgroupOps = subgroup.supportedOperations;
+	if (hasDriverProps) {
+		out->hasDriver = 1;
+		out->driverID = driver.driverID;
+		memcpy(out->driverName, driver.driverName, sizeof out->driverName);
+		memcpy(out->driverInfo, driver.driverInfo, sizeof out->driverInfo);
+		out->driverName[255] = 0;
+		out->driverInfo[255] = 0;
+	}
+	return 1;
+}
+
+typedef struct {
+	uint32_t sType;
+	const void *pNext;
+	uint32_t flags;
+	const char *pMessageIdName;
+	int32_t messageIdNumber;
+	const char *pMessage;
+} callback_data_t;
+
+typedef uint32_t (*callback_t)(uint32_t severity, uint32_t types, const callback_data_t *data, void *user);
+
+typedef struct {
+	uint32_t sType;
+	const void *pNext;
+	uint32_t flags;
+	uint32_t messageSeverity;
+	uint32_t messageType;
+	callback_t pfnUserCallback;
+	void *pUserData;
+} messenger_info_t;
+
+enum {
+	severityWarning = 0x100,
+	severityError = 0x1000,
+	typeGeneral = 1,
+	typeValidation = 2,
+	typePerformance = 4,
+};
+
+// messenger_t is one instance's messenger and what it has heard; the
+// callback gets it as pUserData.
+struct vkcnn_messenger {
+	pthread_mutex_t mu;
+	uint32_t errors, warnings;
+	char firstError[2048];
+	uint64_t handle;
+};
+
+static uint32_t onMessage(uint32_t severity, uint32_t types, const callback_data_t *data, void *user) {
+	(void)types;
+	vkcnn_messenger *m = user;
+	pthread_mutex_lock(&m->mu);
+	if (severity & severityError) {
+		if (m->errors == 0 && data != NULL && data->pMessage != NULL) {
+			strncpy(m->firstError, data->pMessage, sizeof m->firstError - 1);
+			m->firstError[sizeof m->firstError - 1] = 0;
+		}
+		m->errors++;
+	} else if (severity & severityWarning) {
+		m->warnings++;
+	}
+	pthread_mutex_unlock(&m->mu);
+	return 0; // VK_FALSE: never abort the call
+}
+
+int vkcnn_messenger_create(void *instance, vkcnn_messenger **out) {
+	typedef int (*fn_t)(void *, const messenger_info_t *, const void *, uint64_t *);
+	*out = NULL;
+	fn_t fn = (fn_t)getProc(instance, "vkCreateDebugUtilsMessengerEXT");
+	if (fn == NULL) {
+		return -7; // VK_ERROR_EXTENSION_NOT_PRESENT
+	}
+	vkcnn_messenger *m = calloc(1, sizeof *m);
+	if (m == NULL) {
+		return -1; // VK_ERROR_OUT_OF_HOST_MEMORY
+	}
+	pthread_mutex_init(&m->mu, NULL);
+	messenger_info_t info;
+	memset(&info, 0, sizeof info);
+	info.sType = sTypeMessengerCreateInfo;
+	info.messageSeverity = severityWarning | severityError;
+	info.messageType = typeGeneral | typeValidation | typePerformance;
+	info.pfnUserCallback = onMessage;
+	info.pUserData = m;
+	int r = fn(instance, &info, NULL, &m->handle);
+	if (r != 0) {
+		free(m);
+		return r;
+	}
+	*out = m;
+	return 0;
+}
+
+void vkcnn_messenger_destroy(void *instance, vkcnn_messenger *m) {
+	typedef void (*fn_t)(void *, uint64_t, const void *);
+	if (m == NULL) {
+		return;
+	}
+	fn_t fn = (fn_t)getProc(instance, "vkDestroyDebugUtilsMessengerEXT");
+	if (fn != NULL) {
+		fn(instance, m->handle, NULL);
+	}
+	pthread_mutex_destroy(&m->mu);
+	free(m);
+}
+
+uint32_t vkcnn_validation_take(vkcnn_messenger *m, char *buf, uint32_t bufLen, uint32_t *warnings) {
+	*warnings = 0;
+	if (m == NULL) {
+		return 0;
+	}
+	pthread_mutex_lock(&m->mu);
+	uint32_t n = m->errors;
+	*warnings = m->warnings;
+	if (bufLen > 0) {
+		strncpy(buf, m->firstError, bufLen - 1);
+		buf[bufLen - 1] = 0;
+	}
+	m->errors = 0;
+	m->warnings = 0;
+	m->firstError[0] = 0;
+	pthread_mutex_unlock(&m->mu);
+	return n;
+}

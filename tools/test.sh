@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs vkcnn's tests as CI does: installs what is missing (Mesa's lavapipe
+# Vulkan driver, the Khronos validation layer, glslc), then go vet and go test
+# with Vulkan validation on (synchronization validation included), so any
+# validation error fails a test. Extra arguments go to go test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+[ -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] || ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1 || need+=(mesa-vulkan-drivers)
+ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1 ' || need+=(libvulkan1)
+ls /usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json >/dev/null 2>&1 || need+=(vulkan-validationlayers)
+command -v glslc >/dev/null || need+=(glslc)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "installing ${need[*]}"
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+export VKCNN_VALIDATE=1
+export VKCNN_REQUIRE_DEVICE=1
+export VK_LAYER_ENABLES=VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT
+go vet ./...
+go test -count=1 "$@" ./...
