@@ -1,0 +1,105 @@
+package vulkan
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/vkcnn/vkcnn/backend"
+	"github.com/vkcnn/vkcnn/gpu"
+)
+
+// Program records ops into one gpu.Sequence.
+type Program struct {
+	b   *Backend
+	seq *gpu.Sequence
+	err error
+}
+
+// Err is the first error an op reported.
+func (p *Program) Err() error { return p.err }
+
+// Run replays the recorded sequence times times.
+func (p *Program) Run(times int) error {
+	if p.err != nil {
+		return p.err
+	}
+	return p.seq.Run(times)
+}
+
+// Close frees the recording.
+func (p *Program) Close() error {
+	if p.seq != nil {
+		p.seq.Close()
+		p.seq = nil
+	}
+	return nil
+}
+
+// Sequence is the recording, for timing individual ops (gpu.Sequence.Timestamp).
+func (p *Program) Sequence() *gpu.Sequence { return p.seq }
+
+// fail remembers the first error.
+func (p *Program) fail(err error) {
+	if p.err == nil && err != nil {
+		p.err = err
+	}
+}
+
+// ok checks an op's arguments (err from a backend.Check function) and
+// whether the program can still record.
+func (p *Program) ok(err error) bool {
+	p.fail(err)
+	return p.err == nil
+}
+
+// dispatch records shader name (specialized with spec) over groups
+// workgroups. Tensors bind in order; nil tensors are an error.
+func (p *Program) dispatch(name string, spec []uint32, groups [3]uint32, push []byte, ts ...backend.Tensor) {
+	if p.err != nil {
+		return
+	}
+	k, err := p.b.kernel(name, spec...)
+	if err != nil {
+		p.fail(err)
+		return
+	}
+	bufs := make([]*gpu.Buffer, len(ts))
+	for i, t := range ts {
+		vt, err := p.b.tensor(t)
+		if err != nil {
+			p.fail(fmt.Errorf("%s: binding %d: %w", name, i, err))
+			return
+		}
+		bufs[i] = vt.buf
+	}
+	p.fail(p.seq.Dispatch(k, groups, push, bufs...))
+}
+
+// pushConstants packs values (int, uint32, float32) as 32-bit words in order,
+// as a std430 push-constant block of scalars lays them out.
+func pushConstants(vals ...any) []byte {
+	out := make([]byte, 4*len(vals))
+	for i, v := range vals {
+		var w uint32
+		switch x := v.(type) {
+		case int:
+			w = uint32(x)
+		case uint32:
+			w = x
+		case float32:
+			w = math.Float32bits(x)
+		case bool:
+			if x {
+				w = 1
+			}
+		default:
+			panic(fmt.Sprintf("pushConstants: unsupported %T", v))
+		}
+		binary.LittleEndian.PutUint32(out[4*i:], w)
+	}
+	return out
+}
+
+// groups returns how many workgroups of size cover n items.
+func groups(n, size int) uint32 { return uint32((n + size - 1) / size) }
