@@ -1,0 +1,164 @@
+package checkpoint
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// File names of the training state inside a run's --out directory, beside
+// model.safetensors.
+const (
+	StateFile     = "state.json"
+	OptimizerFile = "optimizer.safetensors"
+)
+
+// stateVersion is bumped when state.json changes incompatibly, so an old
+// binary refuses a newer state instead of misreading it.
+const stateVersion = 1
+
+// stepKey is the optimizer file's metadata entry that ties it to state.json:
+// the two files are replaced one after the other, and a crash between the
+// renames must not let a resume pair momenta with the wrong step.
+const stepKey = "vkcnn.step"
+
+// State is what vkcnn train --resume needs beyond the model weights to go on
+// exactly where a run stopped.
+type State struct {
+	// Epoch counts the epochs completed.
+	Epoch int
+	// Step counts the optimizer steps taken; it also ties the two state
+	// files together (see SaveState).
+	Step uint64
+	// Seed is the run's random seed.
+	Seed uint64
+
+	// The hyperparameters the run was started with, so a resume can refuse
+	// or warn about changed ones.
+	LR          float64
+	Momentum    float64
+	WeightDecay float64
+	BatchSize   int
+	Augment     bool
+
+	// Momenta are the SGD momentum buffers, one per parameter, named after
+	// it with a ".momentum" suffix (conv1.weight.momentum).
+	Momenta []Tensor
+}
+
+// stateJSON is state.json's layout; its field names are the file format.
+type stateJSON struct {
+	Version     int     `json:"version"`
+	Epoch       int     `json:"epoch"`
+	Step        uint64  `json:"step"`
+	Seed        uint64  `json:"seed"`
+	LR          float64 `json:"lr"`
+	Momentum    float64 `json:"momentum"`
+	WeightDecay float64 `json:"weight_decay"`
+	BatchSize   int     `json:"batch_size"`
+	Augment     bool    `json:"augment"`
+}
+
+// SaveState writes s into the directory dir as optimizer.safetensors (the
+// momenta) and then state.json (the scalars), each atomically. Both record
+// s.Step, so if a crash falls between the two renames LoadState refuses the
+// mismatched pair instead of resuming with momenta from another step.
+func SaveState(dir string, s State) error {
+	js, err := json.MarshalIndent(stateJSON{
+		Version:     stateVersion,
+		Epoch:       s.Epoch,
+		Step:        s.Step,
+		Seed:        s.Seed,
+		LR:          s.LR,
+		Momentum:    s.Momentum,
+		WeightDecay: s.WeightDecay,
+		BatchSize:   s.BatchSize,
+		Augment:     s.Augment,
+	}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode training state for %s: %w", dir, err)
+	}
+	js = append(js, '\n')
+
+	meta := map[string]string{"format": "pt", stepKey: strconv.FormatUint(s.Step, 10)}
+	if err := save(filepath.Join(dir, OptimizerFile), s.Momenta, meta); err != nil {
+		return fmt.Errorf("save optimizer state: %w", err)
+	}
+	err = writeFileAtomic(filepath.Join(dir, StateFile), func(w io.Writer) error {
+		_, err := w.Write(js)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("save training state: %w", err)
+	}
+	return nil
+}
+
+// LoadState reads the training state SaveState wrote into dir.
+func LoadState(dir string) (State, error) {
+	statePath := filepath.Join(dir, StateFile)
+	js, err := os.ReadFile(statePath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return State{}, &hintError{
+			msg: fmt.Sprintf("%s holds no training state (%s): pass a --out directory of an earlier vkcnn train run", dir, StateFile),
+			err: err,
+		}
+	}
+	if err != nil {
+		return State{}, fmt.Errorf("read training state: %w", err)
+	}
+	var sj stateJSON
+	if err := json.Unmarshal(js, &sj); err != nil {
+		return State{}, fmt.Errorf("%s is damaged (%v): start a fresh run or restore the file", statePath, err)
+	}
+	if sj.Version != stateVersion {
+		return State{}, fmt.Errorf("%s has format version %d, this vkcnn reads version %d: resume with the vkcnn that wrote it", statePath, sj.Version, stateVersion)
+	}
+
+	optPath := filepath.Join(dir, OptimizerFile)
+	buf, err := os.ReadFile(optPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return State{}, &hintError{
+			msg: fmt.Sprintf("%s has %s but no %s: the run's directory is incomplete; start a fresh run", dir, StateFile, OptimizerFile),
+			err: err,
+		}
+	}
+	if err != nil {
+		return State{}, fmt.Errorf("read optimizer state: %w", err)
+	}
+	f, err := parse(optPath, buf)
+	if err != nil {
+		return State{}, err
+	}
+	if got, want := f.meta[stepKey], strconv.FormatUint(sj.Step, 10); got != want {
+		return State{}, fmt.Errorf("%s is from step %q but %s from step %s: a save was interrupted; start a fresh run",
+			optPath, got, statePath, want)
+	}
+	momenta := make([]Tensor, 0, len(f.tensors))
+	for _, t := range f.tensors {
+		if err := t.checkF32(optPath); err != nil {
+			return State{}, err
+		}
+		shape, err := t.intShape(optPath)
+		if err != nil {
+			return State{}, err
+		}
+		momenta = append(momenta, Tensor{Name: t.name, Shape: shape, Data: t.float32s()})
+	}
+	return State{
+		Epoch:       sj.Epoch,
+		Step:        sj.Step,
+		Seed:        sj.Seed,
+		LR:          sj.LR,
+		Momentum:    sj.Momentum,
+		WeightDecay: sj.WeightDecay,
+		BatchSize:   sj.BatchSize,
+		Augment:     sj.Augment,
+		Momenta:     momenta,
+	}, nil
+}
