@@ -16,7 +16,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(devicesCommand())
+	root.AddCommand(devicesCommand(), trainCommand(), evalCommand(), predictCommand(), showCommand(), plotCommand())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "vkcnn:", err)
 		os.Exit(1)

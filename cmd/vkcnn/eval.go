@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vkcnn/vkcnn/backend"
+	"github.com/vkcnn/vkcnn/layers"
+)
+
+func evalCommand() *cobra.Command {
+	var (
+		data          dataFlags
+		model, device string
+		limitTest     int
+	)
+	cmd := &cobra.Command{
+		Use:   "eval --model FILE",
+		Short: "Test accuracy of trained weights: overall, per class, and the confusion matrix",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if model == "" {
+				return fmt.Errorf("--model is required: the model.safetensors of a vkcnn train run")
+			}
+			if limitTest < 0 {
+				return fmt.Errorf("--limit-test %d: must be >= 0 (0: all)", limitTest)
+			}
+			b, m, err := openModel(device, model, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			d, err := data.load(cmd)
+			if err != nil {
+				return err
+			}
+			test := limit(d.Test, limitTest, "--limit-test", cmd.ErrOrStderr())
+			e, err := layers.NewEvaluator(b, m, test.Records)
+			if err != nil {
+				return err
+			}
+			loss, acc, pred, labels, err := e.Evaluate(0)
+			if err != nil {
+				return err
+			}
+			printEval(cmd.OutOrStdout(), d.Classes, loss, acc, pred, labels)
+			return nil
+		},
+	}
+	data.add(cmd)
+	cmd.Flags().StringVar(&model, "model", "", "weights to evaluate (model.safetensors)")
+	cmd.Flags().StringVar(&device, "device", "auto", "auto, cpu, or a Vulkan device index")
+	cmd.Flags().IntVar(&limitTest, "limit-test", 0, "use only the first N test images (0: all)")
+	return cmd
+}
+
+// openModel opens the backend and loads the seed model's weights onto it.
+func openModel(device, path string, log io.Writer) (backend.Backend, *layers.Model, error) {
+	b, err := openBackend(device, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	m := layers.Seed()
+	if err := m.Alloc(b); err != nil {
+		b.Close()
+		return nil, nil, err
+	}
+	if err := loadWeights(b, m, path); err != nil {
+		b.Close()
+		return nil, nil, err
+	}
+	return b, m, nil
+}
+
+func printEval(w io.Writer, classes []string, loss, acc float64, pred []uint32, labels []uint8) {
+	k := len(classes)
+	confusion := make([][]int, k)
+	for i := range confusion {
+		confusion[i] = make([]int, k)
+	}
+	for i, p := range pred {
+		confusion[labels[i]][p]++
+	}
+	fmt.Fprintf(w, "Accuracy of the network on the %d test images: %.2f %% (loss %.4f)\n\n", len(pred), 100*acc, loss)
+	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "true \\ predicted\t")
+	for _, c := range classes {
+		fmt.Fprintf(tw, "%.5s\t", c)
+	}
+	fmt.Fprintln(tw, "accuracy\t")
+	for i, row := range confusion {
+		total := 0
+		fmt.Fprintf(tw, "%s\t", classes[i])
+		for _, n := range row {
+			fmt.Fprintf(tw, "%d\t", n)
+			total += n
+		}
+		if total > 0 {
+			fmt.Fprintf(tw, "%.1f %%\t\n", 100*float64(row[i])/float64(total))
+		} else {
+			fmt.Fprintln(tw, "-\t")
+		}
+	}
+	tw.Flush()
+}

@@ -1,0 +1,345 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/vkcnn/vkcnn/backend"
+	"github.com/vkcnn/vkcnn/checkpoint"
+	"github.com/vkcnn/vkcnn/cifar10"
+	"github.com/vkcnn/vkcnn/layers"
+	"github.com/vkcnn/vkcnn/metrics"
+)
+
+// ModelFile is the name of the weights in a run's directory.
+const ModelFile = "model.safetensors"
+
+type trainFlags struct {
+	data                  dataFlags
+	epochs, batch         int
+	lr, momentum, decay   float64
+	nesterov, augment     bool
+	seed                  uint64
+	device, out, init     string
+	resume, metrics       string
+	limitTrain, limitTest int
+}
+
+func trainCommand() *cobra.Command {
+	f := &trainFlags{}
+	cmd := &cobra.Command{
+		Use:   "train",
+		Short: "Train the PyTorch tutorial's CIFAR-10 CNN (10 epochs of SGD by default)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return train(cmd, f)
+		},
+	}
+	f.data.add(cmd)
+	fl := cmd.Flags()
+	fl.IntVar(&f.epochs, "epochs", 10, "epochs to train (in all, counting those of a resumed run)")
+	fl.IntVar(&f.batch, "batch-size", 32, "images per step")
+	fl.Float64Var(&f.lr, "lr", 0.001, "learning rate")
+	fl.Float64Var(&f.momentum, "momentum", 0.9, "SGD momentum")
+	fl.Float64Var(&f.decay, "weight-decay", 0, "L2 weight decay")
+	fl.BoolVar(&f.nesterov, "nesterov", false, "Nesterov momentum")
+	fl.BoolVar(&f.augment, "augment", false, "random crops (4 pixels of padding) and horizontal flips")
+	fl.Uint64Var(&f.seed, "seed", 0, "random seed: initialization, shuffling, dropout, augmentation")
+	fl.StringVar(&f.device, "device", "auto", "auto, cpu, or a Vulkan device index (see `vkcnn devices`)")
+	fl.StringVar(&f.out, "out", "", "directory for checkpoints and metrics (default ./runs/DATE-TIME)")
+	fl.StringVar(&f.init, "init", "", "start from these weights (a safetensors file, e.g. a PyTorch state_dict)")
+	fl.StringVar(&f.resume, "resume", "", "continue the run whose --out directory this is")
+	fl.StringVar(&f.metrics, "metrics", "", "also append each epoch's metrics (JSON lines) to this file")
+	fl.IntVar(&f.limitTrain, "limit-train", 0, "use only the first N training images (0: all)")
+	fl.IntVar(&f.limitTest, "limit-test", 0, "use only the first N test images (0: all)")
+	return cmd
+}
+
+func (f *trainFlags) check() error {
+	switch {
+	case f.epochs < 1:
+		return fmt.Errorf("--epochs %d: must be at least 1", f.epochs)
+	case f.batch < 1:
+		return fmt.Errorf("--batch-size %d: must be at least 1", f.batch)
+	case math.IsNaN(f.lr) || math.IsInf(f.lr, 0) || f.lr < 0:
+		return fmt.Errorf("--lr %v: must be a finite number >= 0 (the tutorial uses 0.001)", f.lr)
+	case math.IsNaN(f.momentum) || f.momentum < 0 || f.momentum >= 1:
+		return fmt.Errorf("--momentum %v: must be in [0, 1) (the tutorial uses 0.9)", f.momentum)
+	case math.IsNaN(f.decay) || math.IsInf(f.decay, 0) || f.decay < 0:
+		return fmt.Errorf("--weight-decay %v: must be a finite number >= 0", f.decay)
+	case f.limitTrain < 0 || f.limitTest < 0:
+		return fmt.Errorf("--limit-train and --limit-test must be >= 0 (0: all)")
+	case f.init != "" && f.resume != "":
+		return fmt.Errorf("--init and --resume both given: --resume already restores the weights")
+	}
+	return nil
+}
+
+func train(cmd *cobra.Command, f *trainFlags) error {
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	if err := f.check(); err != nil {
+		return err
+	}
+	var state *checkpoint.State
+	if f.resume != "" {
+		s, err := checkpoint.LoadState(f.resume)
+		if err != nil {
+			return err
+		}
+		state = &s
+		// The run goes on with its own recipe.
+		f.seed, f.batch, f.lr, f.momentum, f.decay, f.augment = s.Seed, s.BatchSize, s.LR, s.Momentum, s.WeightDecay, s.Augment
+		if f.out == "" {
+			f.out = f.resume
+		}
+		if s.Epoch >= f.epochs {
+			return fmt.Errorf("the run in %s has already trained %d epochs: ask for more with --epochs", f.resume, s.Epoch)
+		}
+	}
+	if f.out == "" {
+		f.out = filepath.Join("runs", time.Now().Format("20060102-150405"))
+	}
+	if err := writableDir(f.out); err != nil {
+		return err
+	}
+
+	data, err := f.data.load(cmd)
+	if err != nil {
+		return err
+	}
+	trainSet := limit(data.Train, f.limitTrain, "--limit-train", stderr)
+	testSet := limit(data.Test, f.limitTest, "--limit-test", stderr)
+
+	b, err := openBackend(f.device, stderr)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	m := layers.Seed()
+	if err := m.Alloc(b); err != nil {
+		return err
+	}
+	switch {
+	case state != nil:
+		if err := loadWeights(b, m, filepath.Join(f.resume, ModelFile)); err != nil {
+			return err
+		}
+		if err := m.SetMomenta(b, momentaByName(state.Momenta)); err != nil {
+			return fmt.Errorf("%s: %w", filepath.Join(f.resume, checkpoint.OptimizerFile), err)
+		}
+	case f.init != "":
+		if err := loadWeights(b, m, f.init); err != nil {
+			return err
+		}
+	default:
+		if err := m.Init(b, f.seed); err != nil {
+			return err
+		}
+	}
+	cfg := layers.Config{
+		BatchSize: f.batch,
+		SGD:       backend.SGDParams{LR: float32(f.lr), Momentum: float32(f.momentum), WeightDecay: float32(f.decay), Nesterov: f.nesterov},
+		Augment:   f.augment,
+		Seed:      f.seed,
+	}
+	t, err := layers.NewTrainer(b, m, cfg, trainSet.Records, testSet.Records)
+	if err != nil {
+		return batchHint(err, f.batch)
+	}
+	defer t.Close()
+	first := 0
+	if state != nil {
+		first, t.Step = state.Epoch, state.Step
+	}
+	fmt.Fprintf(stderr, "training on %s: %d training and %d test images, batch %d, %d epochs; writing to %s\n",
+		b.Name(), trainSet.N, testSet.N, f.batch, f.epochs, f.out)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	for epoch := first; epoch < f.epochs; epoch++ {
+		bar := newBar(stderr, trainSet.N, epoch)
+		res, err := t.Epoch(ctx, epoch, bar.update)
+		bar.finish()
+		if err != nil {
+			return epochError(err, epoch, first, f.out)
+		}
+		_, acc, _, err := t.Evaluate()
+		if err != nil {
+			return fmt.Errorf("evaluating after epoch %d: %w", epoch, err)
+		}
+		e := metrics.Epoch{
+			Epoch:           epoch,
+			TrainLoss:       res.Loss,
+			TrainAccuracy:   100 * res.Accuracy,
+			TestAccuracy:    100 * acc,
+			Seconds:         res.Seconds,
+			ImagesPerSecond: float64(res.Images) / res.Seconds,
+		}
+		fmt.Fprintf(stdout, "Epoch %d: Accuracy: %d %%\n", epoch, int(math.Round(e.TestAccuracy)))
+		fmt.Fprintf(stdout, "  train loss %.4f, train accuracy %.1f %%, test accuracy %.2f %%, %.1f s, %.0f images/s\n",
+			e.TrainLoss, e.TrainAccuracy, e.TestAccuracy, e.Seconds, e.ImagesPerSecond)
+		if err := save(b, m, t, f, epoch+1); err != nil {
+			return err
+		}
+		for _, path := range []string{filepath.Join(f.out, "metrics.jsonl"), f.metrics} {
+			if path == "" {
+				continue
+			}
+			if err := metrics.Append(path, e); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Fprintf(stderr, "done: weights in %s\n", filepath.Join(f.out, ModelFile))
+	return nil
+}
+
+// epochError says what an interrupted or failed epoch left behind.
+func epochError(err error, epoch, first int, out string) error {
+	kept := "no epoch had finished, so there is no checkpoint yet"
+	if epoch > 0 && epoch > first || first > 0 {
+		kept = fmt.Sprintf("the checkpoint of epoch %d in %s is intact; continue with: vkcnn train --resume %s", epoch-1, out, out)
+	}
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("interrupted during epoch %d: %s", epoch, kept)
+	}
+	return fmt.Errorf("%w; %s", err, kept)
+}
+
+// save writes the weights and the training state after epochs epochs.
+func save(b backend.Backend, m *layers.Model, t *layers.Trainer, f *trainFlags, epochs int) error {
+	w, err := m.Weights(b)
+	if err != nil {
+		return err
+	}
+	mo, err := m.Momenta(b)
+	if err != nil {
+		return err
+	}
+	names, shapes := m.Shapes()
+	var weights, momenta []checkpoint.Tensor
+	for i, n := range names {
+		weights = append(weights, checkpoint.Tensor{Name: n, Shape: shapes[i], Data: w[n]})
+		momenta = append(momenta, checkpoint.Tensor{Name: n + ".momentum", Shape: shapes[i], Data: mo[n]})
+	}
+	if err := checkpoint.Save(filepath.Join(f.out, ModelFile), weights); err != nil {
+		return err
+	}
+	return checkpoint.SaveState(f.out, checkpoint.State{
+		Epoch: epochs, Step: t.Step, Seed: f.seed,
+		LR: f.lr, Momentum: f.momentum, WeightDecay: f.decay, BatchSize: f.batch, Augment: f.augment,
+		Momenta: momenta,
+	})
+}
+
+func momentaByName(ts []checkpoint.Tensor) map[string][]float32 {
+	out := map[string][]float32{}
+	for _, t := range ts {
+		out[t.Name[:len(t.Name)-len(".momentum")]] = t.Data
+	}
+	return out
+}
+
+// loadWeights reads a safetensors file holding the seed model's state_dict.
+func loadWeights(b backend.Backend, m *layers.Model, path string) error {
+	names, shapes := m.Shapes()
+	specs := make([]checkpoint.Spec, len(names))
+	for i := range names {
+		specs[i] = checkpoint.Spec{Name: names[i], Shape: shapes[i]}
+	}
+	w, err := checkpoint.Load(path, specs)
+	if err != nil {
+		return err
+	}
+	return m.SetWeights(b, w)
+}
+
+// limit applies --limit-train or --limit-test, clamping with a warning.
+func limit(s cifar10.Split, n int, flag string, log io.Writer) cifar10.Split {
+	if n == 0 {
+		return s
+	}
+	if n > s.N {
+		fmt.Fprintf(log, "warning: %s %d is more than the %d images there are: using all of them\n", flag, n, s.N)
+		return s
+	}
+	return s.Limit(n)
+}
+
+// batchHint turns an out-of-memory error into advice about the batch size.
+func batchHint(err error, batch int) error {
+	var oom interface{ OutOfMemory() bool }
+	if errors.As(err, &oom) && oom.OutOfMemory() {
+		return fmt.Errorf("batch size %d does not fit in the device's memory (%w): use a smaller --batch-size", batch, err)
+	}
+	return err
+}
+
+// writableDir creates dir if needed and checks a file can be made in it.
+func writableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("cannot create the output directory: %w (choose another with --out)", err)
+	}
+	probe, err := os.CreateTemp(dir, ".write-test-*")
+	if err != nil {
+		return fmt.Errorf("cannot write in the output directory %s: %w (choose another with --out)", dir, err)
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
+}
+
+// bar shows an epoch's progress: a bar on a terminal, else a line every 10%.
+type bar struct {
+	w     io.Writer
+	pb    *progressbar.ProgressBar
+	epoch int
+	next  int
+	start time.Time
+}
+
+func newBar(w io.Writer, total, epoch int) *bar {
+	b := &bar{w: w, epoch: epoch, next: total / 10, start: time.Now()}
+	if isTerminal(w) {
+		b.pb = progressbar.NewOptions(total,
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetDescription(fmt.Sprintf("epoch %d", epoch)),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetItsString("img"),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	return b
+}
+
+func (b *bar) update(p layers.Progress) {
+	if b.pb != nil {
+		b.pb.Describe(fmt.Sprintf("epoch %d loss %.3f", b.epoch, p.Loss))
+		b.pb.Set(p.Images)
+		return
+	}
+	if p.Images >= b.next && p.Images < p.Total {
+		rate := float64(p.Images) / time.Since(b.start).Seconds()
+		fmt.Fprintf(b.w, "epoch %d: %d/%d images, loss %.4f, %.0f images/s\n", b.epoch, p.Images, p.Total, p.Loss, rate)
+		b.next = p.Images + p.Total/10
+	}
+}
+
+func (b *bar) finish() {
+	if b.pb != nil {
+		b.pb.Finish()
+	}
+}

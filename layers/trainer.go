@@ -1,0 +1,423 @@
+package layers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/vkcnn/vkcnn/backend"
+)
+
+// Config is a training recipe.
+type Config struct {
+	BatchSize int
+	SGD       backend.SGDParams
+	// Augment takes random 32x32 crops of images padded by 4 pixels and
+	// flips half of them.
+	Augment bool
+	// Seed drives initialization, shuffling, dropout and augmentation.
+	Seed uint64
+	// EvalBatch is the batch size of evaluation (0: 1000).
+	EvalBatch int
+}
+
+// Trainer trains a model on a data set resident on the backend: the records
+// are uploaded once, each epoch uploads only its shuffled index list, and a
+// training step is recorded once and replayed.
+type Trainer struct {
+	b     backend.Backend
+	m     *Model
+	c     Config
+	train *dataset
+	test  *dataset
+
+	ctr, loss, correct backend.Tensor
+	indices            backend.Tensor // the epoch's order, full batches
+	tailIndices        backend.Tensor // the last, short batch's indices
+	full, tail         backend.Program
+	chunk              int // steps per Run, tuned to keep submits short
+
+	// Step counts the training steps taken so far; it seeds dropout and
+	// augmentation, so a resumed run continues with the same draws.
+	Step uint64
+}
+
+// dataset is a set of CIFAR-10 records on the device.
+type dataset struct {
+	records backend.Tensor
+	n       int
+	labels  []uint8
+}
+
+func upload(b backend.Backend, raw []byte) (*dataset, error) {
+	n := len(raw) / backend.RecordSize
+	if n == 0 || len(raw)%backend.RecordSize != 0 {
+		return nil, fmt.Errorf("%d bytes are not whole CIFAR-10 records of %d bytes", len(raw), backend.RecordSize)
+	}
+	t, err := b.NewTensor(backend.U8, n, backend.RecordSize)
+	if err != nil {
+		return nil, fmt.Errorf("%d records: %w", n, err)
+	}
+	if err := b.Upload(t, raw); err != nil {
+		return nil, err
+	}
+	labels := make([]uint8, n)
+	for i := range labels {
+		labels[i] = raw[i*backend.RecordSize]
+	}
+	return &dataset{records: t, n: n, labels: labels}, nil
+}
+
+// NewTrainer uploads the records (raw CIFAR-10 binary records) and records
+// the training step. The model's parameters must be allocated on b.
+func NewTrainer(b backend.Backend, m *Model, c Config, train, test []byte) (*Trainer, error) {
+	if c.BatchSize < 1 {
+		return nil, fmt.Errorf("batch size %d: must be at least 1", c.BatchSize)
+	}
+	t := &Trainer{b: b, m: m, c: c, chunk: 1}
+	var err error
+	if t.train, err = upload(b, train); err != nil {
+		return nil, fmt.Errorf("training set: %w", err)
+	}
+	if t.test, err = upload(b, test); err != nil {
+		return nil, fmt.Errorf("test set: %w", err)
+	}
+	if t.c.BatchSize > t.train.n {
+		return nil, fmt.Errorf("batch size %d is larger than the training set (%d images)", c.BatchSize, t.train.n)
+	}
+	if t.ctr, err = b.NewTensor(backend.U32, 2); err != nil {
+		return nil, err
+	}
+	if t.loss, t.correct, err = accumulators(b); err != nil {
+		return nil, err
+	}
+	full := t.train.n / c.BatchSize
+	if t.indices, err = b.NewTensor(backend.U32, full*c.BatchSize); err != nil {
+		return nil, err
+	}
+	if t.full, err = t.recordStep(c.BatchSize, t.indices); err != nil {
+		return nil, err
+	}
+	// The last short batch, as PyTorch's DataLoader keeps it (drop_last=False).
+	if r := t.train.n % c.BatchSize; r > 0 {
+		if t.tailIndices, err = b.NewTensor(backend.U32, r); err != nil {
+			return nil, err
+		}
+		if t.tail, err = t.recordStep(r, t.tailIndices); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+func accumulators(b backend.Backend) (loss, correct backend.Tensor, err error) {
+	if loss, err = b.NewTensor(backend.F32, 1); err != nil {
+		return nil, nil, err
+	}
+	correct, err = b.NewTensor(backend.U32, 1)
+	return loss, correct, err
+}
+
+func (t *Trainer) gatherParams(augment bool) backend.GatherParams {
+	g := backend.GatherParams{Seed: uint32(t.c.Seed)}
+	if augment {
+		g.Pad, g.Flip = 4, true
+	}
+	return g
+}
+
+// recordStep records gather → forward → loss → backward → SGD → Step for a
+// batch of n images drawn from indices.
+func (t *Trainer) recordStep(n int, indices backend.Tensor) (backend.Program, error) {
+	x, labels, err := batchTensors(t.b, n)
+	if err != nil {
+		return nil, err
+	}
+	nt, err := t.m.bind(t.b, x, true, t.ctr, uint32(t.c.Seed))
+	if err != nil {
+		return nil, err
+	}
+	p := t.b.NewProgram()
+	p.Gather(t.train.records, indices, t.ctr, x, labels, t.gatherParams(t.c.Augment))
+	nt.forward(p)
+	p.SoftmaxCrossEntropy(nt.out(), labels, nt.dout(), t.loss, t.correct)
+	nt.backward(p)
+	for _, prm := range t.m.Params() {
+		p.SGD(prm.Value, prm.Grad, prm.Momentum, t.c.SGD)
+	}
+	p.Step(t.ctr)
+	if err := p.Err(); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("recording the training step (batch %d): %w", n, err)
+	}
+	return p, nil
+}
+
+func batchTensors(b backend.Backend, n int) (x, labels backend.Tensor, err error) {
+	if x, err = b.NewTensor(backend.F32, n, 3, backend.ImageSide, backend.ImageSide); err != nil {
+		return nil, nil, fmt.Errorf("batch of %d images: %w", n, err)
+	}
+	labels, err = b.NewTensor(backend.U32, n)
+	return x, labels, err
+}
+
+// Progress is reported during an epoch.
+type Progress struct {
+	Images, Total int     // images trained so far this epoch, of Total
+	Loss          float64 // mean loss over those images
+	Correct       int     // how many of them the model got right
+}
+
+// EpochResult sums up a training epoch.
+type EpochResult struct {
+	Loss     float64 // mean training loss
+	Accuracy float64 // training accuracy, 0-1
+	Images   int
+	Seconds  float64
+}
+
+// ErrDiverged means the loss became NaN or infinite.
+var ErrDiverged = errors.New("the loss is not finite")
+
+// Order is the shuffled order of epoch's training images.
+func Order(n int, seed uint64, epoch int) []uint32 {
+	rng := rand.New(rand.NewPCG(seed, uint64(epoch)))
+	order := make([]uint32, n)
+	for i := range order {
+		order[i] = uint32(i)
+	}
+	rng.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
+	return order
+}
+
+// Epoch trains one pass over the training set in a shuffled order drawn
+// from the seed and epoch, calling progress every few steps. When ctx ends
+// it stops between steps and returns ctx's error: the parameters are then
+// part-way through the epoch, so keep the last epoch's checkpoint.
+func (t *Trainer) Epoch(ctx context.Context, epoch int, progress func(Progress)) (EpochResult, error) {
+	start := time.Now()
+	order := Order(t.train.n, t.c.Seed, epoch)
+	bs := t.c.BatchSize
+	full := t.train.n / bs
+	if err := t.b.Upload(t.indices, order[:full*bs]); err != nil {
+		return EpochResult{}, err
+	}
+	if err := t.resetCounters(t.Step); err != nil {
+		return EpochResult{}, err
+	}
+	report := func(images int) (Progress, error) {
+		loss, correct, err := t.accumulated()
+		pr := Progress{Images: images, Total: t.train.n, Loss: loss / float64(images), Correct: correct}
+		if err == nil && (math.IsNaN(loss) || math.IsInf(loss, 0)) {
+			err = fmt.Errorf("%w at epoch %d, step %d (loss %v): lower the learning rate", ErrDiverged, epoch, t.Step, loss)
+		}
+		if err == nil && progress != nil {
+			progress(pr)
+		}
+		return pr, err
+	}
+	for done := 0; done < full; {
+		if err := ctx.Err(); err != nil {
+			return EpochResult{}, err
+		}
+		k := min(t.chunk, full-done)
+		began := time.Now()
+		if err := t.full.Run(k); err != nil {
+			return EpochResult{}, fmt.Errorf("epoch %d, step %d: %w", epoch, t.Step, err)
+		}
+		t.tune(k, time.Since(began))
+		done += k
+		t.Step += uint64(k)
+		if _, err := report(done * bs); err != nil {
+			return EpochResult{}, err
+		}
+	}
+	if t.tail != nil {
+		if err := t.b.Upload(t.tailIndices, order[full*bs:]); err != nil {
+			return EpochResult{}, err
+		}
+		// The short batch reads its own index list from position 0.
+		if err := t.b.Upload(t.ctr, []uint32{uint32(t.Step), 0}); err != nil {
+			return EpochResult{}, err
+		}
+		if err := t.tail.Run(1); err != nil {
+			return EpochResult{}, fmt.Errorf("epoch %d, step %d: %w", epoch, t.Step, err)
+		}
+		t.Step++
+	}
+	pr, err := report(t.train.n)
+	if err != nil {
+		return EpochResult{}, err
+	}
+	return EpochResult{
+		Loss:     pr.Loss,
+		Accuracy: float64(pr.Correct) / float64(t.train.n),
+		Images:   t.train.n,
+		Seconds:  time.Since(start).Seconds(),
+	}, nil
+}
+
+// tune sets how many steps one Run takes: about a quarter of a second of
+// work, so progress stays lively and no submit runs long enough for a
+// driver's watchdog.
+func (t *Trainer) tune(k int, took time.Duration) {
+	per := took.Seconds() / float64(k)
+	if per <= 0 {
+		return
+	}
+	t.chunk = max(1, min(64, int(0.25/per)))
+}
+
+func (t *Trainer) resetCounters(step uint64) error {
+	if err := t.b.Upload(t.ctr, []uint32{uint32(step), 0}); err != nil {
+		return err
+	}
+	if err := t.b.Upload(t.loss, []float32{0}); err != nil {
+		return err
+	}
+	return t.b.Upload(t.correct, []uint32{0})
+}
+
+func (t *Trainer) accumulated() (loss float64, correct int, err error) {
+	l := make([]float32, 1)
+	c := make([]uint32, 1)
+	if err := t.b.Download(t.loss, l); err != nil {
+		return 0, 0, err
+	}
+	if err := t.b.Download(t.correct, c); err != nil {
+		return 0, 0, err
+	}
+	return float64(l[0]), int(c[0]), nil
+}
+
+// Close frees the recorded programs.
+func (t *Trainer) Close() error {
+	for _, p := range []backend.Program{t.full, t.tail} {
+		if p != nil {
+			p.Close()
+		}
+	}
+	return nil
+}
+
+// TestSet is the number of test images and their labels.
+func (t *Trainer) TestSet() (n int, labels []uint8) { return t.test.n, t.test.labels }
+
+// Evaluate runs the model without dropout over the test set and returns
+// the mean loss, the accuracy (0-1) and each image's predicted class.
+func (t *Trainer) Evaluate() (loss, accuracy float64, pred []uint32, err error) {
+	return Evaluate(t.b, t.m, t.test, t.c.EvalBatch)
+}
+
+// Evaluator evaluates a model on a test set resident on the device.
+type Evaluator struct {
+	b    backend.Backend
+	m    *Model
+	test *dataset
+}
+
+// NewEvaluator uploads test records for Evaluate.
+func NewEvaluator(b backend.Backend, m *Model, records []byte) (*Evaluator, error) {
+	d, err := upload(b, records)
+	if err != nil {
+		return nil, err
+	}
+	return &Evaluator{b, m, d}, nil
+}
+
+// Evaluate is as Trainer.Evaluate; it also returns the labels.
+func (e *Evaluator) Evaluate(batch int) (loss, accuracy float64, pred []uint32, labels []uint8, err error) {
+	loss, accuracy, pred, err = Evaluate(e.b, e.m, e.test, batch)
+	return loss, accuracy, pred, e.test.labels, err
+}
+
+// Evaluate runs m over every record of d in batches.
+func Evaluate(b backend.Backend, m *Model, d *dataset, batch int) (loss, accuracy float64, pred []uint32, err error) {
+	if batch <= 0 {
+		batch = 1000
+	}
+	batch = min(batch, d.n)
+	ctr, err := b.NewTensor(backend.U32, 2)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	lossT, correctT, err := accumulators(b)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	if err := b.Upload(lossT, []float32{0}); err != nil {
+		return 0, 0, nil, err
+	}
+	if err := b.Upload(correctT, []uint32{0}); err != nil {
+		return 0, 0, nil, err
+	}
+	pred = make([]uint32, 0, d.n)
+	for start := 0; start < d.n; start += batch {
+		n := min(batch, d.n-start)
+		idx := make([]uint32, n)
+		for i := range idx {
+			idx[i] = uint32(start + i)
+		}
+		p, predT, err := recordEval(b, m, d, n, idx, ctr, lossT, correctT)
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		err = p.Run(1)
+		p.Close()
+		if err != nil {
+			return 0, 0, nil, fmt.Errorf("evaluating images %d-%d: %w", start, start+n-1, err)
+		}
+		got := make([]uint32, n)
+		if err := b.Download(predT, got); err != nil {
+			return 0, 0, nil, err
+		}
+		pred = append(pred, got...)
+	}
+	l := make([]float32, 1)
+	c := make([]uint32, 1)
+	if err := b.Download(lossT, l); err != nil {
+		return 0, 0, nil, err
+	}
+	if err := b.Download(correctT, c); err != nil {
+		return 0, 0, nil, err
+	}
+	return float64(l[0]) / float64(d.n), float64(c[0]) / float64(d.n), pred, nil
+}
+
+func recordEval(b backend.Backend, m *Model, d *dataset, n int, idx []uint32, ctr, loss, correct backend.Tensor) (backend.Program, backend.Tensor, error) {
+	x, labels, err := batchTensors(b, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	indices, err := b.NewTensor(backend.U32, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := b.Upload(indices, idx); err != nil {
+		return nil, nil, err
+	}
+	if err := b.Upload(ctr, []uint32{0, 0}); err != nil {
+		return nil, nil, err
+	}
+	pred, err := b.NewTensor(backend.U32, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	nt, err := m.bind(b, x, false, ctr, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := b.NewProgram()
+	p.Gather(d.records, indices, ctr, x, labels, backend.GatherParams{})
+	nt.forward(p)
+	p.SoftmaxCrossEntropy(nt.out(), labels, nil, loss, correct)
+	p.Argmax(nt.out(), pred)
+	if err := p.Err(); err != nil {
+		p.Close()
+		return nil, nil, fmt.Errorf("recording evaluation: %w", err)
+	}
+	return p, pred, nil
+}
