@@ -22,6 +22,9 @@ type Config struct {
 	Seed uint64
 	// EvalBatch is the batch size of evaluation (0: 1000).
 	EvalBatch int
+	// StepsPerRun fixes how many steps one submit runs (0: tuned to about
+	// a quarter of a second); 1 reports progress after every step.
+	StepsPerRun int
 }
 
 // Trainer trains a model on a data set resident on the backend: the records
@@ -77,7 +80,7 @@ func NewTrainer(b backend.Backend, m *Model, c Config, train, test []byte) (*Tra
 	if c.BatchSize < 1 {
 		return nil, fmt.Errorf("batch size %d: must be at least 1", c.BatchSize)
 	}
-	t := &Trainer{b: b, m: m, c: c, chunk: 1}
+	t := &Trainer{b: b, m: m, c: c, chunk: max(1, c.StepsPerRun)}
 	var err error
 	if t.train, err = upload(b, train); err != nil {
 		return nil, fmt.Errorf("training set: %w", err)
@@ -179,8 +182,17 @@ type EpochResult struct {
 	Seconds  float64
 }
 
-// ErrDiverged means the loss became NaN or infinite.
-var ErrDiverged = errors.New("the loss is not finite")
+// ErrDiverged means the loss became NaN, infinite, or absurdly large.
+var ErrDiverged = errors.New("training diverged")
+
+// explodedLoss is a mean cross-entropy no working classifier comes near
+// (chance over 10 classes is 2.3): the logits have blown up, and a model in
+// that state rarely comes back, though float32 may stay finite for a while.
+const explodedLoss = 1e4
+
+func diverged(meanLoss float64) bool {
+	return math.IsNaN(meanLoss) || math.IsInf(meanLoss, 0) || meanLoss > explodedLoss
+}
 
 // Order is the shuffled order of epoch's training images.
 func Order(n int, seed uint64, epoch int) []uint32 {
@@ -211,8 +223,8 @@ func (t *Trainer) Epoch(ctx context.Context, epoch int, progress func(Progress))
 	report := func(images int) (Progress, error) {
 		loss, correct, err := t.accumulated()
 		pr := Progress{Images: images, Total: t.train.n, Loss: loss / float64(images), Correct: correct}
-		if err == nil && (math.IsNaN(loss) || math.IsInf(loss, 0)) {
-			err = fmt.Errorf("%w at epoch %d, step %d (loss %v): lower the learning rate", ErrDiverged, epoch, t.Step, loss)
+		if err == nil && diverged(pr.Loss) {
+			err = fmt.Errorf("%w at epoch %d, step %d (mean loss %.4g): lower the learning rate", ErrDiverged, epoch, t.Step, pr.Loss)
 		}
 		if err == nil && progress != nil {
 			progress(pr)
@@ -264,6 +276,10 @@ func (t *Trainer) Epoch(ctx context.Context, epoch int, progress func(Progress))
 // work, so progress stays lively and no submit runs long enough for a
 // driver's watchdog.
 func (t *Trainer) tune(k int, took time.Duration) {
+	if t.c.StepsPerRun > 0 {
+		t.chunk = t.c.StepsPerRun
+		return
+	}
 	per := took.Seconds() / float64(k)
 	if per <= 0 {
 		return
