@@ -1,0 +1,270 @@
+package cpu
+
+import (
+	"github.com/vkcnn/vkcnn/backend"
+)
+
+// convGeometry checks the image tensor img [N,C,H,W] and filter tensor f
+// [K,C,R,S] shared by the three convolution ops and derives the output size.
+func (p *Program) convGeometry(op, imgName string, img *Tensor, fName string, f *Tensor, stride, pad int) (convGeom, bool) {
+	if p.err != nil {
+		return convGeom{}, false
+	}
+	if stride < 1 || pad < 0 {
+		p.fail(op, "stride %d and pad %d: want stride >= 1, pad >= 0", stride, pad)
+		return convGeom{}, false
+	}
+	n, c, h, w := img.shape[0], img.shape[1], img.shape[2], img.shape[3]
+	k, fc, r, s := f.shape[0], f.shape[1], f.shape[2], f.shape[3]
+	if fc != c {
+		p.fail(op, "%s %v has %d channels, %s %v expects %d", imgName, img.shape, c, fName, f.shape, fc)
+		return convGeom{}, false
+	}
+	if h+2*pad < r || w+2*pad < s {
+		p.fail(op, "%dx%d kernel of %s %v does not fit %s %v padded by %d", r, s, fName, f.shape, imgName, img.shape, pad)
+		return convGeom{}, false
+	}
+	return newConvGeom(n, c, h, w, k, r, s, stride, pad), true
+}
+
+// convScratch returns worker w's column matrix and, in the row layout, its HWC
+// image buffer.
+func (p *Program) convScratch(w int, g *convGeom) (col, img []float32) {
+	if g.pointwise() {
+		return nil, nil
+	}
+	s := p.scratch[w]
+	return s[:g.crs*g.p], s[g.crs*g.p : g.scratchSize()]
+}
+
+// Conv2d records y = conv(x, w) + b as one GEMM per image, with the batch
+// split among the workers. b may be nil for no bias.
+func (p *Program) Conv2d(x, w, b, y backend.Tensor, stride, pad int) {
+	const op = "Conv2d"
+	if !p.start(op) {
+		return
+	}
+	xt := p.arg(op, "x", x, backend.F32, 4)
+	wt := p.arg(op, "w", w, backend.F32, 4)
+	bt := p.optArg(op, "b", b, backend.F32, 1)
+	yt := p.arg(op, "y", y, backend.F32, 4)
+	g, ok := p.convGeometry(op, "x", xt, "w", wt, stride, pad)
+	if !ok || !p.wantShape(op, "y", yt, g.N, g.K, g.OH, g.OW) ||
+		(bt != nil && !p.wantShape(op, "b", bt, g.K)) || !p.distinct(op, "y", yt, "x", xt) {
+		return
+	}
+	parts := min(p.workers, g.N)
+	p.reserve(parts, g.scratchSize())
+	var wp []float32 // weights in the row layout's order
+	if g.rowLayout() {
+		wp = make([]float32, len(wt.f))
+	}
+	var mm *gemm
+	switch {
+	case g.pointwise():
+		mm = newGemm(false, false, g.K, g.p, g.crs, g.crs, g.p, g.p)
+	case g.rowLayout():
+		mm = newGemm(false, true, g.K, g.p, g.crs, g.crs, g.crs, g.p)
+	default:
+		mm = newGemm(false, false, g.K, g.p, g.crs, g.crs, g.p, g.p)
+	}
+	t := newTeam(parts, func(wk int) {
+		col, img := p.convScratch(wk, &g)
+		n0, n1 := span(g.N, parts, wk)
+		for n := n0; n < n1; n++ {
+			xn := xt.f[n*g.chw:][:g.chw]
+			yn := yt.f[n*g.kp:][:g.kp]
+			var beta float32
+			if bt != nil {
+				for k, v := range bt.f {
+					row := yn[k*g.p:][:g.p]
+					for i := range row {
+						row[i] = v
+					}
+				}
+				beta = 1
+			}
+			switch {
+			case g.pointwise():
+				mm.run(wt.f, xn, beta, yn)
+			case g.rowLayout():
+				toHWC(xn, img, g.C, g.H*g.W)
+				im2row(img, col, &g)
+				mm.run(wp, col, beta, yn)
+			default:
+				im2col(xn, col, &g)
+				mm.run(wt.f, col, beta, yn)
+			}
+		}
+	})
+	p.add(func() error {
+		if wp != nil {
+			toRSC(wt.f, wp, g.K, g.C, g.R*g.S)
+		}
+		t.run()
+		return nil
+	})
+}
+
+// Conv2dBackwardData records dx = the adjoint of Conv2d applied to dy: per
+// image, a GEMM with the weights into column form, then col2im.
+func (p *Program) Conv2dBackwardData(dy, w, dx backend.Tensor, stride, pad int) {
+	const op = "Conv2dBackwardData"
+	if !p.start(op) {
+		return
+	}
+	dyt := p.arg(op, "dy", dy, backend.F32, 4)
+	wt := p.arg(op, "w", w, backend.F32, 4)
+	dxt := p.arg(op, "dx", dx, backend.F32, 4)
+	g, ok := p.convGeometry(op, "dx", dxt, "w", wt, stride, pad)
+	if !ok || !p.wantShape(op, "dy", dyt, g.N, g.K, g.OH, g.OW) || !p.distinct(op, "dx", dxt, "dy", dyt) {
+		return
+	}
+	parts := min(p.workers, g.N)
+	p.reserve(parts, g.scratchSize())
+	var wp []float32
+	if g.rowLayout() {
+		wp = make([]float32, len(wt.f))
+	}
+	var mm *gemm
+	switch {
+	case g.pointwise():
+		mm = newGemm(true, false, g.C, g.p, g.K, g.C, g.p, g.p)
+	case g.rowLayout():
+		mm = newGemm(true, false, g.p, g.crs, g.K, g.p, g.crs, g.crs)
+	default:
+		mm = newGemm(true, false, g.crs, g.p, g.K, g.crs, g.p, g.p)
+	}
+	t := newTeam(parts, func(wk int) {
+		col, img := p.convScratch(wk, &g)
+		n0, n1 := span(g.N, parts, wk)
+		for n := n0; n < n1; n++ {
+			dyn := dyt.f[n*g.kp:][:g.kp]
+			dxn := dxt.f[n*g.chw:][:g.chw]
+			switch {
+			case g.pointwise():
+				mm.run(wt.f, dyn, 0, dxn)
+			case g.rowLayout():
+				// colT = dyᵀ·w: dy is the operand whose zeros Sgemm skips.
+				mm.run(dyn, wp, 0, col)
+				clear(img)
+				row2im(col, img, &g)
+				fromHWC(img, dxn, g.C, g.H*g.W)
+			default:
+				mm.run(wt.f, dyn, 0, col)
+				clear(dxn)
+				col2im(col, dxn, &g)
+			}
+		}
+	})
+	p.add(func() error {
+		if wp != nil {
+			toRSC(wt.f, wp, g.K, g.C, g.R*g.S)
+		}
+		t.run()
+		return nil
+	})
+}
+
+// Conv2dBackwardWeights records dw = sum over n of dy_n·col_nᵀ and db = sum
+// of dy over batch and positions. Each worker sums its own images into its
+// own buffer and the buffers are then added in worker order, so the result
+// does not depend on scheduling. db may be nil.
+func (p *Program) Conv2dBackwardWeights(x, dy, dw, db backend.Tensor, stride, pad int) {
+	const op = "Conv2dBackwardWeights"
+	if !p.start(op) {
+		return
+	}
+	xt := p.arg(op, "x", x, backend.F32, 4)
+	dyt := p.arg(op, "dy", dy, backend.F32, 4)
+	dwt := p.arg(op, "dw", dw, backend.F32, 4)
+	dbt := p.optArg(op, "db", db, backend.F32, 1)
+	g, ok := p.convGeometry(op, "x", xt, "dw", dwt, stride, pad)
+	if !ok || !p.wantShape(op, "dy", dyt, g.N, g.K, g.OH, g.OW) ||
+		(dbt != nil && !p.wantShape(op, "db", dbt, g.K)) ||
+		!p.distinct(op, "dw", dwt, "x", xt) || !p.distinct(op, "dw", dwt, "dy", dyt) {
+		return
+	}
+	parts := min(p.workers, g.N)
+	p.reserve(parts, g.scratchSize())
+	// partial[w] is worker w's sum. In the column layouts worker 0 sums
+	// straight into dw; in the row layout every sum is in (r,s,c) order and
+	// is permuted into dw at the end.
+	partial := make([][]float32, parts)
+	dbPart := make([][]float64, parts)
+	for wk := range parts {
+		if wk > 0 || g.rowLayout() {
+			partial[wk] = make([]float32, len(dwt.f))
+		}
+		dbPart[wk] = make([]float64, g.K)
+	}
+	if !g.rowLayout() {
+		partial[0] = dwt.f
+	}
+	var mm *gemm
+	switch {
+	case g.pointwise():
+		mm = newGemm(false, true, g.K, g.crs, g.p, g.p, g.p, g.crs)
+	case g.rowLayout():
+		mm = newGemm(false, false, g.K, g.crs, g.p, g.p, g.crs, g.crs)
+	default:
+		mm = newGemm(false, true, g.K, g.crs, g.p, g.p, g.p, g.crs)
+	}
+	t := newTeam(parts, func(wk int) {
+		acc, dbp := partial[wk], dbPart[wk]
+		col, img := p.convScratch(wk, &g)
+		clear(dbp)
+		n0, n1 := span(g.N, parts, wk)
+		for n := n0; n < n1; n++ {
+			xn := xt.f[n*g.chw:][:g.chw]
+			dyn := dyt.f[n*g.kp:][:g.kp]
+			var beta float32 = 1
+			if n == n0 {
+				beta = 0
+			}
+			switch {
+			case g.pointwise():
+				mm.run(dyn, xn, beta, acc)
+			case g.rowLayout():
+				// dw += dy·colT: dy is the operand whose zeros Sgemm skips.
+				toHWC(xn, img, g.C, g.H*g.W)
+				im2row(img, col, &g)
+				mm.run(dyn, col, beta, acc)
+			default:
+				im2col(xn, col, &g)
+				mm.run(dyn, col, beta, acc)
+			}
+			if dbt != nil {
+				for k := range g.K {
+					var s float64
+					for _, v := range dyn[k*g.p:][:g.p] {
+						s += float64(v)
+					}
+					dbp[k] += s
+				}
+			}
+		}
+	})
+	p.add(func() error {
+		t.run()
+		sum := partial[0]
+		for _, part := range partial[1:] {
+			for i, v := range part {
+				sum[i] += v
+			}
+		}
+		if g.rowLayout() {
+			fromRSC(sum, dwt.f, g.K, g.C, g.R*g.S)
+		}
+		if dbt != nil {
+			for k := range dbt.f {
+				var s float64
+				for _, part := range dbPart {
+					s += part[k]
+				}
+				dbt.f[k] = float32(s)
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,110 @@
+package cpu
+
+import (
+	"fmt"
+
+	"github.com/vkcnn/vkcnn/backend"
+)
+
+// Gather records the building of a batch from raw CIFAR-10 records (see
+// backend.Ops.Gather). Scaling and normalization only ever see 256 byte
+// values per channel, so they are folded into a lookup table at record time.
+func (p *Program) Gather(records, indices, ctr, x, labels backend.Tensor, o backend.GatherParams) {
+	const op = "Gather"
+	if !p.start(op) {
+		return
+	}
+	rt := p.arg(op, "records", records, backend.U8, 2)
+	it := p.arg(op, "indices", indices, backend.U32, 1)
+	ct := p.counters(op, ctr)
+	xt := p.arg(op, "x", x, backend.F32, 4)
+	lt := p.arg(op, "labels", labels, backend.U32, 1)
+	if p.err != nil {
+		return
+	}
+	const side = backend.ImageSide
+	n := xt.shape[0]
+	if !p.wantShape(op, "records", rt, rt.shape[0], backend.RecordSize) ||
+		!p.wantShape(op, "x", xt, n, 3, side, side) || !p.wantShape(op, "labels", lt, n) {
+		return
+	}
+	if o.Pad < 0 {
+		p.fail(op, "negative Pad %d", o.Pad)
+		return
+	}
+	var lut [3][256]float32
+	for c := range 3 {
+		for v := range 256 {
+			f := float32(v) * float32(backend.GatherPixel)
+			if o.Std[c] != 0 {
+				f = (f - o.Mean[c]) / o.Std[c]
+			}
+			lut[c][v] = f
+		}
+	}
+	nrec, nidx := rt.shape[0], it.shape[0]
+	pad := o.Pad
+	p.add(func() error {
+		step, batch := ct.u[backend.CounterStep], ct.u[backend.CounterBatch]
+		base := uint64(batch) * uint64(n)
+		for i := range n {
+			pos := base + uint64(i)
+			if pos >= uint64(nidx) {
+				return fmt.Errorf("cpu: %s: batch %d of %d images reads index %d, past the %d indices", op, batch, n, pos, nidx)
+			}
+			idx := it.u[pos]
+			if int64(idx) >= int64(nrec) {
+				return fmt.Errorf("cpu: %s: index %d (position %d) is past the %d records", op, idx, pos, nrec)
+			}
+			rec := rt.b[int(idx)*backend.RecordSize:][:backend.RecordSize]
+			lt.u[i] = uint32(rec[0])
+			dx, dy, mirror := backend.Augmentation(o.Seed, step, uint32(i), pad, o.Flip)
+			img := xt.f[i*backend.ImageSize:][:backend.ImageSize]
+			for c := range 3 {
+				tab := &lut[c]
+				src := rec[1+c*side*side:][:side*side]
+				for y := range side {
+					out := img[(c*side+y)*side:][:side]
+					iy := y + dy - pad
+					if iy < 0 || iy >= side {
+						for xx := range out {
+							out[xx] = tab[0]
+						}
+						continue
+					}
+					row := src[iy*side:][:side]
+					for xx := range out {
+						sx := xx
+						if mirror {
+							sx = side - 1 - xx
+						}
+						if ix := sx + dx - pad; ix >= 0 && ix < side {
+							out[xx] = tab[row[ix]]
+						} else {
+							out[xx] = tab[0]
+						}
+					}
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// Step records the advance of both counters, so that the next replay of the
+// program draws new random numbers and reads the next batch.
+func (p *Program) Step(ctr backend.Tensor) {
+	const op = "Step"
+	if !p.start(op) {
+		return
+	}
+	ct := p.counters(op, ctr)
+	if p.err != nil {
+		return
+	}
+	p.add(func() error {
+		ct.u[backend.CounterStep]++
+		ct.u[backend.CounterBatch]++
+		return nil
+	})
+}
