@@ -17,6 +17,10 @@ type Backend struct {
 	dev     *gpu.Device
 	kernels map[string]*gpu.Kernel // by name and specialization
 	owned   bool                   // Close closes dev
+	// maxBuffer is the largest buffer a U8 tensor is stored in before it
+	// is split into shards: the device's maxStorageBufferRange, smaller in
+	// tests so that sharding is tested without uploading 128 MiB.
+	maxBuffer int64
 }
 
 // New opens a device (see gpu.Options) and returns a backend on it.
@@ -32,7 +36,7 @@ func New(o gpu.Options) (*Backend, error) {
 
 // NewOn returns a backend on an open device, which the caller keeps and closes.
 func NewOn(dev *gpu.Device) *Backend {
-	return &Backend{dev: dev, kernels: map[string]*gpu.Kernel{}}
+	return &Backend{dev: dev, kernels: map[string]*gpu.Kernel{}, maxBuffer: int64(dev.Info().MaxStorageBufferRange)}
 }
 
 // Device is the device the backend runs on.

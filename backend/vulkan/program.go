@@ -54,8 +54,31 @@ func (p *Program) ok(err error) bool {
 }
 
 // dispatch records shader name (specialized with spec) over groups
-// workgroups. Tensors bind in order; nil tensors are an error.
+// workgroups. Tensors bind in order; nil tensors are an error, and so are
+// sharded ones (see Tensor): a shader binding one buffer would see only the
+// first shard's rows.
 func (p *Program) dispatch(name string, spec []uint32, groups [3]uint32, push []byte, ts ...backend.Tensor) {
+	if p.err != nil {
+		return
+	}
+	bufs := make([]*gpu.Buffer, len(ts))
+	for i, t := range ts {
+		vt, err := p.b.tensor(t)
+		if err == nil {
+			err = vt.notSharded()
+		}
+		if err != nil {
+			p.fail(fmt.Errorf("%s: binding %d: %w", name, i, err))
+			return
+		}
+		bufs[i] = vt.buf
+	}
+	p.dispatchBuffers(name, spec, groups, push, bufs...)
+}
+
+// dispatchBuffers is dispatch with the buffers given, for an op that binds
+// other than one buffer per tensor (Gather binds each record shard).
+func (p *Program) dispatchBuffers(name string, spec []uint32, groups [3]uint32, push []byte, bufs ...*gpu.Buffer) {
 	if p.err != nil {
 		return
 	}
@@ -63,15 +86,6 @@ func (p *Program) dispatch(name string, spec []uint32, groups [3]uint32, push []
 	if err != nil {
 		p.fail(err)
 		return
-	}
-	bufs := make([]*gpu.Buffer, len(ts))
-	for i, t := range ts {
-		vt, err := p.b.tensor(t)
-		if err != nil {
-			p.fail(fmt.Errorf("%s: binding %d: %w", name, i, err))
-			return
-		}
-		bufs[i] = vt.buf
 	}
 	p.fail(p.seq.Dispatch(k, groups, push, bufs...))
 }

@@ -12,11 +12,22 @@ import (
 
 // Tensor is a backend.Tensor in a device buffer. Views share their
 // parent's buffer.
+//
+// A U8 tensor of two or more dimensions too large for one storage buffer
+// (the device's maxStorageBufferRange, which a shader cannot address past
+// through one binding) is stored in several buffers, shards, each holding
+// rowsPerShard whole rows (rows are the first dimension), the last one fewer.
+// That is how the CIFAR-10 training set (153 MB) fits devices with a 128 MiB
+// limit. Only Upload, Download, View and Gather accept a sharded tensor;
+// every other op reports an error.
 type Tensor struct {
-	buf   *gpu.Buffer
+	buf   *gpu.Buffer // the only buffer, or the first shard
 	shape []int
 	dtype backend.DType
 	n     int
+
+	shards       []*gpu.Buffer // nil unless sharded; shards[0] == buf
+	rowsPerShard int
 }
 
 // Shape is the tensor's dimensions.
@@ -28,8 +39,31 @@ func (t *Tensor) DType() backend.DType { return t.dtype }
 // Len is the number of elements.
 func (t *Tensor) Len() int { return t.n }
 
-// Buffer is the device buffer holding the tensor.
+// Buffer is the device buffer holding the tensor; for a tensor stored in
+// shards (see Tensor), the first shard, which holds only its first rows.
 func (t *Tensor) Buffer() *gpu.Buffer { return t.buf }
+
+// sharded reports whether t is stored in several buffers.
+func (t *Tensor) sharded() bool { return t.shards != nil }
+
+// rowBytes is the size of one row (everything but the first dimension).
+func (t *Tensor) rowBytes() int { return t.n / t.shape[0] * t.dtype.Size() }
+
+// shardRange splits t's bytes over its shards: shard i holds bytes
+// [lo, hi) of the tensor.
+func (t *Tensor) shardRange(i int) (lo, hi int) {
+	per := t.rowsPerShard * t.rowBytes()
+	return i * per, min((i+1)*per, t.n*t.dtype.Size())
+}
+
+// notSharded is the error of an op other than Gather given a sharded tensor.
+func (t *Tensor) notSharded() error {
+	if !t.sharded() {
+		return nil
+	}
+	return fmt.Errorf("tensor %s%v is stored in %d buffers of up to %d rows (it exceeds one storage buffer); only Gather, Upload, Download and View accept it",
+		t.dtype, t.shape, len(t.shards), t.rowsPerShard)
+}
 
 func count(shape []int) (int, error) {
 	n := 1
@@ -50,11 +84,42 @@ func (b *Backend) NewTensor(dt backend.DType, shape ...int) (backend.Tensor, err
 		return nil, err
 	}
 	size := int64(n) * int64(dt.Size())
+	if dt == backend.U8 && len(shape) >= 2 && (size+3)&^3 > b.maxBuffer {
+		return b.newSharded(shape, n)
+	}
 	buf, err := b.dev.NewBuffer((size + 3) &^ 3)
 	if err != nil {
 		return nil, fmt.Errorf("tensor %s%v: %w", dt, shape, err)
 	}
 	return &Tensor{buf: buf, shape: slices.Clone(shape), dtype: dt, n: n}, nil
+}
+
+// newSharded allocates a U8 tensor of n elements in shards of as many whole
+// rows as fit in b.maxBuffer, each padded to whole 32-bit words (which is how
+// shaders read bytes; the limit is rounded down to words so the padding
+// fits).
+func (b *Backend) newSharded(shape []int, n int) (*Tensor, error) {
+	rows := shape[0]
+	rowBytes := int64(n / rows)
+	limit := b.maxBuffer &^ 3
+	per := limit / rowBytes
+	if per == 0 {
+		return nil, fmt.Errorf("tensor %s%v: one row of %d bytes is larger than the device's %d-byte storage-buffer limit", backend.U8, shape, rowBytes, b.maxBuffer)
+	}
+	t := &Tensor{shape: slices.Clone(shape), dtype: backend.U8, n: n, rowsPerShard: int(per)}
+	for lo := 0; lo < rows; lo += int(per) {
+		size := int64(min(rows-lo, int(per))) * rowBytes
+		buf, err := b.dev.NewBuffer((size + 3) &^ 3)
+		if err != nil {
+			for _, s := range t.shards {
+				s.Close()
+			}
+			return nil, fmt.Errorf("tensor %s%v, shard %d: %w", backend.U8, shape, len(t.shards), err)
+		}
+		t.shards = append(t.shards, buf)
+	}
+	t.buf = t.shards[0]
+	return t, nil
 }
 
 // View returns a tensor of another shape over the start of t's buffer.
@@ -67,10 +132,30 @@ func (b *Backend) View(t backend.Tensor, shape ...int) (backend.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if vt.sharded() {
+		return vt.shardedView(shape, n)
+	}
 	if int64(n)*int64(vt.dtype.Size()) > vt.buf.Size() {
 		return nil, fmt.Errorf("view %v of a tensor %v: needs %d elements, the storage has fewer", shape, vt.shape, n)
 	}
 	return &Tensor{buf: vt.buf, shape: slices.Clone(shape), dtype: vt.dtype, n: n}, nil
+}
+
+// shardedView is View of a sharded tensor: its rows stay split at the same
+// places, so a view may only reshape the row or take fewer rows, keeping the
+// row size. A view whose rows all lie in the first shard is an ordinary
+// tensor over it.
+func (t *Tensor) shardedView(shape []int, n int) (backend.Tensor, error) {
+	if len(shape) < 2 || n/shape[0] != t.n/t.shape[0] || shape[0] > t.shape[0] {
+		return nil, fmt.Errorf("view %v of a tensor %v stored in %d buffers: a view of it must keep its row size of %d elements and have at most %d rows",
+			shape, t.shape, len(t.shards), t.n/t.shape[0], t.shape[0])
+	}
+	v := &Tensor{buf: t.buf, shape: slices.Clone(shape), dtype: t.dtype, n: n}
+	if shape[0] > t.rowsPerShard {
+		v.shards = t.shards[:(shape[0]+t.rowsPerShard-1)/t.rowsPerShard]
+		v.rowsPerShard = t.rowsPerShard
+	}
+	return v, nil
 }
 
 func (b *Backend) tensor(t backend.Tensor) (*Tensor, error) {
@@ -111,7 +196,16 @@ func (b *Backend) Upload(t backend.Tensor, src any) error {
 	if raw == nil {
 		return fmt.Errorf("upload of %T (%d elements) into a %s tensor %v: type or length does not match", src, lenOf(src), vt.dtype, vt.shape)
 	}
-	return vt.buf.Write(0, raw)
+	if !vt.sharded() {
+		return vt.buf.Write(0, raw)
+	}
+	for i, s := range vt.shards {
+		lo, hi := vt.shardRange(i)
+		if err := s.Write(0, raw[lo:hi]); err != nil {
+			return fmt.Errorf("upload into shard %d of a tensor %v: %w", i, vt.shape, err)
+		}
+	}
+	return nil
 }
 
 // Download copies t into dst.
@@ -133,8 +227,16 @@ func (b *Backend) Download(t backend.Tensor, dst any) error {
 	if !ok {
 		return fmt.Errorf("download of a %s tensor %v into %T (%d elements): type or length does not match", vt.dtype, vt.shape, dst, lenOf(dst))
 	}
-	if err := vt.buf.Read(0, raw); err != nil {
-		return err
+	if !vt.sharded() {
+		if err := vt.buf.Read(0, raw); err != nil {
+			return err
+		}
+	}
+	for i, s := range vt.shards {
+		lo, hi := vt.shardRange(i)
+		if err := s.Read(0, raw[lo:hi]); err != nil {
+			return fmt.Errorf("download of shard %d of a tensor %v: %w", i, vt.shape, err)
+		}
 	}
 	switch d := dst.(type) {
 	case []float32:

@@ -1,0 +1,86 @@
+package vulkan
+
+import (
+	"github.com/vkcnn/vkcnn/backend"
+	"github.com/vkcnn/vkcnn/gpu"
+)
+
+// elementLocal is the workgroup size (specialization constant 0) of the
+// one-invocation-per-element kernels: a multiple of every subgroup size in
+// use (8 to 64) that fills a GPU's compute unit with few workgroups.
+const elementLocal = 256
+
+// maxElementGroups bounds the workgroups of an element-wise dispatch by the
+// smallest maxComputeWorkGroupCount[0] Vulkan allows; the kernels loop
+// (grid-stride) over whatever one pass leaves. It is a variable only so that
+// a test can lower it and reach those loops with small tensors.
+var maxElementGroups = 65535
+
+// elementGrid is the dispatch size for n items handled one per invocation
+// with a grid-stride loop.
+func elementGrid(n int) [3]uint32 {
+	return [3]uint32{max(1, min(groups(n, elementLocal), uint32(maxElementGroups))), 1, 1}
+}
+
+// elementSpec specializes a kernel's workgroup size.
+var elementSpec = []uint32{elementLocal}
+
+func init() {
+	register("relu", 4, gpu.Read, gpu.Write)
+	register("relu_backward", 4, gpu.Read, gpu.Read, gpu.Write)
+	register("dropout", 16, gpu.Read, gpu.Write, gpu.Read)
+}
+
+// isNil says whether an optional tensor argument is absent, as a nil
+// interface or a typed nil.
+func isNil(t backend.Tensor) bool {
+	if t == nil {
+		return true
+	}
+	vt, ok := t.(*Tensor)
+	return ok && vt == nil
+}
+
+// ReLU records y = max(x, 0). y may be x.
+func (p *Program) ReLU(x, y backend.Tensor) {
+	if !p.ok(backend.CheckSame("ReLU", x, y)) {
+		return
+	}
+	n := x.Len()
+	p.dispatch("relu", elementSpec, elementGrid(n), pushConstants(n), x, y)
+}
+
+// ReLUBackward records dx = dy where y > 0, else 0. dx may be dy.
+func (p *Program) ReLUBackward(y, dy, dx backend.Tensor) {
+	if !p.ok(backend.CheckSame("ReLUBackward", y, dy, dx)) {
+		return
+	}
+	n := y.Len()
+	p.dispatch("relu_backward", elementSpec, elementGrid(n), pushConstants(n), y, dy, dx)
+}
+
+// Dropout records y = x·mask/(1-p) with the mask backend.Keep draws at step
+// ctr[0]. y may be x.
+func (p *Program) Dropout(x, y, ctr backend.Tensor, prob float32, seed, stream uint32) {
+	p.dropout("Dropout", x, y, ctr, prob, seed, stream)
+}
+
+// DropoutBackward records dx = dy·mask/(1-p) with Dropout's mask for the same
+// step, seed and stream. dx may be dy.
+func (p *Program) DropoutBackward(dy, dx, ctr backend.Tensor, prob float32, seed, stream uint32) {
+	p.dropout("DropoutBackward", dy, dx, ctr, prob, seed, stream)
+}
+
+// dropout serves both directions: the gradient of a masked scaling is the
+// same masked scaling.
+func (p *Program) dropout(op string, in, out, ctr backend.Tensor, prob float32, seed, stream uint32) {
+	if !p.ok(backend.CheckSame(op, in, out)) || !p.ok(backend.CheckDropout(op, ctr, prob)) {
+		return
+	}
+	n := in.Len()
+	// The seed and stream levels of backend.Hash are constant for the
+	// recording; the kernel adds the step it reads from ctr.
+	prefix := backend.PCG(backend.PCG(seed) + stream)
+	keep := 1 - prob // the CPU's divisor, rounded to float32 as there
+	p.dispatch("dropout", elementSpec, elementGrid(n), pushConstants(n, prefix, prob, keep), in, out, ctr)
+}

@@ -1,0 +1,87 @@
+package vulkan
+
+import (
+	"fmt"
+
+	"github.com/vkcnn/vkcnn/backend"
+	"github.com/vkcnn/vkcnn/gpu"
+)
+
+// gatherLocal is Gather's workgroup size: each workgroup builds whole images
+// (3072 outputs) after computing a 768-entry lookup table.
+const gatherLocal = 256
+
+// gatherShards is how many record shards (see Tensor) the gather shader
+// binds: 4 buffers of a 128 MiB limit hold 174,000 records, over three times
+// CIFAR-10's training set. A fixed count keeps one pipeline for every
+// records tensor.
+const gatherShards = 4
+
+func init() {
+	bindings := make([]gpu.Access, 0, gatherShards+4)
+	for range gatherShards {
+		bindings = append(bindings, gpu.Read)
+	}
+	bindings = append(bindings, gpu.Read, gpu.Read, gpu.Write, gpu.Write)
+	register("gather", 56, bindings...)
+	register("step", 0, gpu.ReadWrite)
+}
+
+// Gather records building a batch from records[indices[ctr[1]*N + i]] (see
+// backend.Ops.Gather), bit-identical to the CPU's. The GPU cannot report an
+// error while it runs, so where the CPU fails on an index position past the
+// index list or an index past the records, it writes that image as zeros and
+// its label as 0xffffffff, a label that SoftmaxCrossEntropy turns into a NaN
+// loss.
+//
+// Records may be sharded (see Tensor), in up to gatherShards buffers.
+func (p *Program) Gather(records, indices, ctr, x, labels backend.Tensor, o backend.GatherParams) {
+	n, err := backend.CheckGather("Gather", records, indices, ctr, x, labels, o)
+	if !p.ok(err) {
+		return
+	}
+	rt, err := p.b.tensor(records)
+	if !p.ok(err) {
+		return
+	}
+	shards, perShard := []*gpu.Buffer{rt.buf}, rt.shape[0]
+	if rt.sharded() {
+		shards, perShard = rt.shards, rt.rowsPerShard
+	}
+	if len(shards) > gatherShards {
+		p.fail(fmt.Errorf("Gather: records tensor of %d bytes needs %d shards of the device's %d-byte storage-buffer limit; at most %d are supported",
+			rt.n, len(shards), p.b.maxBuffer, gatherShards))
+		return
+	}
+	bufs := make([]*gpu.Buffer, 0, gatherShards+4)
+	bufs = append(bufs, shards...)
+	// Unused shard bindings repeat the last shard: every binding needs a
+	// buffer, and the shader never reads them.
+	for len(bufs) < gatherShards {
+		bufs = append(bufs, shards[len(shards)-1])
+	}
+	for i, t := range []backend.Tensor{indices, ctr, x, labels} {
+		vt, err := p.b.tensor(t)
+		if err == nil {
+			err = vt.notSharded()
+		}
+		if err != nil {
+			p.fail(fmt.Errorf("Gather: binding %d: %w", gatherShards+i, err))
+			return
+		}
+		bufs = append(bufs, vt.buf)
+	}
+	push := pushConstants(n, indices.Len(), records.Shape()[0], o.Pad, o.Flip, o.Seed,
+		float32(backend.GatherPixel),
+		o.Mean[0], o.Mean[1], o.Mean[2], o.Std[0], o.Std[1], o.Std[2], perShard)
+	g := uint32(min(n, maxElementGroups))
+	p.dispatchBuffers("gather", []uint32{gatherLocal}, [3]uint32{g, 1, 1}, push, bufs...)
+}
+
+// Step records ctr[0]++ and ctr[1]++ on the device.
+func (p *Program) Step(ctr backend.Tensor) {
+	if !p.ok(backend.CheckCounters("Step", ctr)) {
+		return
+	}
+	p.dispatch("step", nil, [3]uint32{1, 1, 1}, nil, ctr)
+}

@@ -1,0 +1,48 @@
+package vulkan
+
+import (
+	"github.com/vkcnn/vkcnn/backend"
+	"github.com/vkcnn/vkcnn/gpu"
+)
+
+// lossLocal is the size of the single workgroup that reduces the batch: a
+// batch of up to a few thousand rows of ~10 logits is a few microseconds'
+// work, less than a second dispatch to combine workgroups would cost.
+const lossLocal = 256
+
+func init() {
+	register("softmax_ce", 12, gpu.Read, gpu.Read, gpu.Write, gpu.ReadWrite, gpu.ReadWrite)
+	register("argmax", 8, gpu.Read, gpu.Write)
+}
+
+// SoftmaxCrossEntropy records loss[0] += the batch's summed cross-entropy,
+// correct[0] += its hits and, unless dlogits is nil, dlogits = (softmax -
+// onehot)/N. One workgroup reduces the batch in a fixed order, so repeated
+// runs give the same bits. A label >= M (an error on the CPU) makes the loss
+// NaN instead of reading past its row.
+func (p *Program) SoftmaxCrossEntropy(logits, labels, dlogits, loss, correct backend.Tensor) {
+	if isNil(dlogits) {
+		dlogits = nil
+	}
+	n, m, err := backend.CheckLoss("SoftmaxCrossEntropy", logits, labels, dlogits, loss, correct)
+	if !p.ok(err) {
+		return
+	}
+	grad := dlogits != nil
+	if !grad {
+		// The binding still needs a buffer; loss is written by this
+		// dispatch anyway, so standing in for dlogits adds no hazard.
+		dlogits = loss
+	}
+	p.dispatch("softmax_ce", []uint32{lossLocal}, [3]uint32{1, 1, 1},
+		pushConstants(n, m, grad), logits, labels, dlogits, loss, correct)
+}
+
+// Argmax records pred[i] = the column of the first maximum of row i.
+func (p *Program) Argmax(x, pred backend.Tensor) {
+	n, m, err := backend.CheckArgmax("Argmax", x, pred)
+	if !p.ok(err) {
+		return
+	}
+	p.dispatch("argmax", elementSpec, elementGrid(n), pushConstants(n, m), x, pred)
+}

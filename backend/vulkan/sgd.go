@@ -1,0 +1,35 @@
+package vulkan
+
+import (
+	"github.com/vkcnn/vkcnn/backend"
+	"github.com/vkcnn/vkcnn/gpu"
+)
+
+func init() {
+	register("sgd", 24, gpu.ReadWrite, gpu.Read, gpu.ReadWrite)
+}
+
+// SGD records PyTorch's SGD update (dampening 0) of p from g and the
+// momentum buffer buf, one invocation per element, rounding every step as
+// the CPU's float32 code does. buf may be nil when Momentum is 0, as on the
+// CPU: the buffer would only ever hold the last gradient.
+func (p *Program) SGD(param, grad, buf backend.Tensor, o backend.SGDParams) {
+	hasBuf := !isNil(buf)
+	if !hasBuf && o.Momentum == 0 {
+		// grad stands in for buf's shape check.
+		buf = nil
+		if !p.ok(backend.CheckSGD("SGD", param, grad, grad, o)) {
+			return
+		}
+	} else if !p.ok(backend.CheckSGD("SGD", param, grad, buf, o)) {
+		return
+	}
+	bind := buf
+	if !hasBuf {
+		// The kernel never touches it; p is already bound read-write.
+		bind = param
+	}
+	n := param.Len()
+	p.dispatch("sgd", elementSpec, elementGrid(n),
+		pushConstants(n, o.LR, o.Momentum, o.WeightDecay, o.Nesterov, hasBuf), param, grad, bind)
+}

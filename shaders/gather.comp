@@ -1,0 +1,125 @@
+#version 450
+// Gather builds a training batch from raw CIFAR-10 records on the device:
+// workgroup g takes images g, g+groups, ...; its invocations first fill a
+// 3x256 lookup table of what each byte value of each channel becomes (scale,
+// then normalize), then write the image's 3072 outputs in order, so
+// neighbouring invocations read neighbouring bytes and write neighbouring
+// floats.
+//
+// The table is computed with divRN, the exact division, and `precise` scale
+// and subtract, so the batch is bit-identical to the CPU's (which folds the
+// same arithmetic into the same table).
+//
+// The records may be split over up to 4 buffers (shards) of shardRows whole
+// records each, because one binding cannot address more than the device's
+// maxStorageBufferRange (128 MiB on some devices; CIFAR-10's training set is
+// 153 MB). Record idx is record idx % shardRows of shard idx / shardRows;
+// bindings past the last shard repeat it and are never read. Separate
+// bindings rather than an array of buffers: indexing one by a computed value
+// needs a feature core Vulkan 1.1 does not require.
+//
+// The records are read as 32-bit words (storage buffers have no bytes in core
+// Vulkan 1.1): byte i is (word[i/4] >> 8*(i%4)) & 0xff.
+//
+// An index position past the index list, or an index past the records (both
+// errors on the CPU), reads nothing: that image is written as zeros and its
+// label as 0xffffffff, which SoftmaxCrossEntropy turns into a NaN loss.
+#extension GL_GOOGLE_include_directive : require
+layout(local_size_x_id = 0) in;
+
+#include "random.glsl"
+
+layout(std430, set = 0, binding = 0) readonly buffer Records0 { uint records0[]; };
+layout(std430, set = 0, binding = 1) readonly buffer Records1 { uint records1[]; };
+layout(std430, set = 0, binding = 2) readonly buffer Records2 { uint records2[]; };
+layout(std430, set = 0, binding = 3) readonly buffer Records3 { uint records3[]; };
+layout(std430, set = 0, binding = 4) readonly buffer Indices { uint indices[]; };
+layout(std430, set = 0, binding = 5) readonly buffer Ctr { uint ctr[]; };
+layout(std430, set = 0, binding = 6) writeonly buffer X { uint x[]; }; // float bits
+layout(std430, set = 0, binding = 7) writeonly buffer Labels { uint labels[]; };
+
+layout(push_constant) uniform Push {
+	uint n;    // images in the batch
+	uint nidx; // length of the index list
+	uint nrec; // records
+	uint pad;  // crop padding
+	uint flip;
+	uint seed;
+	float scale; // float32(1/255), the CPU's constant
+	float mean0, mean1, mean2;
+	float std0, std1, std2; // 0: no normalization of that channel
+	uint shardRows; // records a shard (nrec when there is one buffer)
+} p;
+
+const uint side = 32u;
+const uint plane = side * side;
+const uint image = 3u * plane;
+const uint recordSize = image + 1u;
+
+shared uint lut[3 * 256];
+
+// byteAt is byte i of shard s. s is the same across the workgroup (one
+// image at a time), so the branches do not diverge.
+uint byteAt(uint s, uint i) {
+	uint w = i >> 2u, word;
+	if (s == 0u) {
+		word = records0[w];
+	} else if (s == 1u) {
+		word = records1[w];
+	} else if (s == 2u) {
+		word = records2[w];
+	} else {
+		word = records3[w];
+	}
+	return (word >> ((i & 3u) * 8u)) & 0xffu;
+}
+
+void main() {
+	uint t = gl_LocalInvocationID.x;
+	uint size = gl_WorkGroupSize.x;
+	for (uint k = t; k < 3u * 256u; k += size) {
+		uint c = k >> 8u;
+		float mean = c == 0u ? p.mean0 : c == 1u ? p.mean1 : p.mean2;
+		float sd = c == 0u ? p.std0 : c == 1u ? p.std1 : p.std2;
+		precise float f = float(k & 255u) * p.scale;
+		if (sd != 0.0) {
+			precise float d = f - mean;
+			lut[k] = divRN(floatBitsToUint(d), floatBitsToUint(sd));
+		} else {
+			lut[k] = floatBitsToUint(f);
+		}
+	}
+	barrier();
+
+	uint step = ctr[0], batch = ctr[1];
+	for (uint img = gl_WorkGroupID.x; img < p.n; img += gl_NumWorkGroups.x) {
+		// pos = batch*n + img, which must not wrap: the CPU computes it in
+		// 64 bits.
+		uint hi, lo;
+		umulExtended(batch, p.n, hi, lo);
+		uint pos = lo + img;
+		bool valid = hi == 0u && pos >= lo && pos < p.nidx;
+		uint idx = valid ? indices[pos] : 0u;
+		valid = valid && idx < p.nrec;
+		// Offsets within a shard fit 32 bits: a shard is one buffer.
+		uint shard = valid ? idx / p.shardRows : 0u;
+		uint base = valid ? (idx - shard * p.shardRows) * recordSize : 0u;
+		if (t == 0u) {
+			labels[img] = valid ? byteAt(shard, base) : 0xffffffffu;
+		}
+		uint dx, dy;
+		bool mirror;
+		augmentation(p.seed, step, img, p.pad, p.flip != 0u, dx, dy, mirror);
+		for (uint k = t; k < image; k += size) {
+			uint c = k / plane, yy = (k / side) % side, xx = k % side;
+			uint sx = mirror ? side - 1u - xx : xx;
+			// Source pixel (iy, ix), unsigned: a negative one wraps past side.
+			uint iy = yy + dy - p.pad, ix = sx + dx - p.pad;
+			uint v = 0u;
+			if (valid && iy < side && ix < side) {
+				v = byteAt(shard, base + 1u + c * plane + iy * side + ix);
+			}
+			x[img * image + k] = valid ? lut[c * 256u + v] : 0u;
+		}
+	}
+}

@@ -1,0 +1,32 @@
+#version 450
+// Sums split-K partial products: out[m,n] = sum over z of part[z,m,n], z in
+// order 0, 1, ..., so the result is the same on every run. Columns n >= ldo
+// (a convolution's bias-gradient column) go to extra[m] instead.
+layout(local_size_x_id = 0) in;
+
+layout(std430, set = 0, binding = 0) readonly buffer Part { float part[]; };
+layout(std430, set = 0, binding = 1) writeonly buffer Out { float outv[]; };
+layout(std430, set = 0, binding = 2) writeonly buffer Extra { float extra[]; };
+
+layout(push_constant) uniform Push {
+	uint M, N;   // each partial is M x N
+	uint splits; // how many partials
+	uint ldo;    // columns of out; the rest go to extra
+} p;
+
+void main() {
+	uint total = p.M * p.N;
+	uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+	for (uint i = gl_GlobalInvocationID.x; i < total; i += stride) {
+		float s = 0.0;
+		for (uint z = 0; z < p.splits; z++) {
+			s += part[z * total + i];
+		}
+		uint m = i / p.N, n = i - m * p.N;
+		if (n < p.ldo) {
+			outv[m * p.ldo + n] = s;
+		} else {
+			extra[m] = s;
+		}
+	}
+}
