@@ -395,20 +395,10 @@ func (d *Device) create() error {
 		return fmt.Errorf("device %d (%s) has no compute queue", d.info.Index, d.info.Name)
 	}
 	d.family = family
-	queue := []vk.DeviceQueueCreateInfo{{
-		SType:            vk.StructureTypeDeviceQueueCreateInfo,
-		QueueFamilyIndex: family,
-		QueueCount:       1,
-		PQueuePriorities: []float32{1},
-	}}
-	info := &vk.DeviceCreateInfo{
-		SType:                vk.StructureTypeDeviceCreateInfo,
-		QueueCreateInfoCount: 1,
-		PQueueCreateInfos:    queue,
-	}
+	// Made through the shim: vulkan-go may free its C copy of the queue
+	// infos while the driver still reads them.
 	var h vk.Device
-	r := vk.CreateDevice(d.physical, info, nil, &h)
-	info.Free()
+	r := vk.Result(C.vkcnn_create_device(unsafe.Pointer(d.inst.handle), unsafe.Pointer(d.physical), C.uint32_t(family), (*unsafe.Pointer)(unsafe.Pointer(&h))))
 	if err := check("vkCreateDevice", r); err != nil {
 		return err
 	}
@@ -525,16 +515,21 @@ func (d *Device) submit(cb vk.CommandBuffer, times int) error {
 }
 
 // Close waits for the device to finish and frees everything created on it.
+// With validation on, it fails if the device still held objects that the
+// runtime did not destroy (the layer reports them when the device goes).
 func (d *Device) Close() error {
 	if d.closed {
 		return nil
 	}
 	err := d.validationError()
-	d.destroy()
+	if leak := d.destroy(); err == nil {
+		err = leak
+	}
 	return err
 }
 
-func (d *Device) destroy() {
+// destroy frees everything and returns what validation reported meanwhile.
+func (d *Device) destroy() (err error) {
 	d.closed = true
 	if d.handle != nil {
 		vk.DeviceWaitIdle(d.handle)
@@ -566,7 +561,9 @@ func (d *Device) destroy() {
 		d.handle = nil
 	}
 	if d.inst != nil {
+		err = d.inst.validationError()
 		d.inst.destroy()
 		d.inst = nil
 	}
+	return err
 }

@@ -2,7 +2,7 @@ package gpu
 
 /*
 #include <stdlib.h>
-#include <string.h>
+#include "shim.h"
 */
 import "C"
 
@@ -126,47 +126,34 @@ func (d *Device) NewKernel(spirv []byte, desc KernelDesc) (_ *Kernel, err error)
 		return nil, err
 	}
 
-	stage := vk.PipelineShaderStageCreateInfo{
-		SType:  vk.StructureTypePipelineShaderStageCreateInfo,
-		Stage:  vk.ShaderStageComputeBit,
-		Module: k.module,
-		PName:  "main\x00",
-	}
+	// Made through the shim: vulkan-go may free its C copy of the
+	// specialization info while the driver, compiling, still reads it.
+	var spec unsafe.Pointer
 	if len(desc.Spec) > 0 {
-		// The specialization data lives in C memory: the binding would
-		// otherwise hand a Go pointer to the driver inside a C struct.
-		data := C.malloc(C.size_t(4 * len(desc.Spec)))
-		defer C.free(data)
-		entries := make([]vk.SpecializationMapEntry, len(desc.Spec))
-		words := unsafe.Slice((*uint32)(data), len(desc.Spec))
-		for i, v := range desc.Spec {
-			words[i] = v
-			entries[i] = vk.SpecializationMapEntry{ConstantID: uint32(i), Offset: uint32(4 * i), Size: 4}
-		}
-		spec := []vk.SpecializationInfo{{
-			MapEntryCount: uint32(len(entries)),
-			PMapEntries:   entries,
-			DataSize:      uint(4 * len(desc.Spec)),
-			PData:         data,
-		}}
-		stage.PSpecializationInfo = spec
+		spec = C.malloc(C.size_t(4 * len(desc.Spec)))
+		defer C.free(spec)
+		copy(unsafe.Slice((*uint32)(spec), len(desc.Spec)), desc.Spec)
 	}
-	pipelines := make([]vk.Pipeline, 1)
-	r = vk.CreateComputePipelines(d.handle, d.cache, 1, []vk.ComputePipelineCreateInfo{{
-		SType:  vk.StructureTypeComputePipelineCreateInfo,
-		Stage:  stage,
-		Layout: k.layout,
-	}}, nil, pipelines)
+	// Non-dispatchable handles are 64-bit values that vulkan-go types as
+	// pointers; the shim writes the new one straight into k.pipeline's type.
+	var pipeline vk.Pipeline
+	r = vk.Result(C.vkcnn_create_compute_pipeline(unsafe.Pointer(d.inst.handle), unsafe.Pointer(d.handle),
+		handle(unsafe.Pointer(d.cache)), handle(unsafe.Pointer(k.module)), handle(unsafe.Pointer(k.layout)),
+		(*C.uint32_t)(spec), C.uint32_t(len(desc.Spec)), (*C.uint64_t)(unsafe.Pointer(&pipeline))))
 	if err := k.check("vkCreateComputePipelines", r); err != nil {
 		return nil, err
 	}
-	k.pipeline = pipelines[0]
+	k.pipeline = pipeline
 	if err := d.validationError(); err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", desc.Name, err)
 	}
 	d.kernels[k] = struct{}{}
 	return k, nil
 }
+
+// handle passes a non-dispatchable Vulkan handle (a 64-bit value that
+// vulkan-go types as a pointer) to the shim.
+func handle(p unsafe.Pointer) C.uint64_t { return C.uint64_t(uintptr(p)) }
 
 func (k *Kernel) check(call string, r vk.Result) error {
 	if err := check(call, r); err != nil {

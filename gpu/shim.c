@@ -214,3 +214,114 @@ uint32_t vkcnn_validation_take(vkcnn_messenger *m, char *buf, uint32_t bufLen, u
 	pthread_mutex_unlock(&m->mu);
 	return n;
 }
+
+// vulkan-go frees the C copies of slice arguments from finalizers that may
+// run while a long call still reads them (seen: a crash inside
+// vkCreateComputePipelines under GC pressure). The two long calls whose
+// arguments hold slices are made here, from C memory, instead.
+
+typedef struct {
+	uint32_t sType;
+	const void *pNext;
+	uint32_t flags;
+	uint32_t queueFamilyIndex;
+	uint32_t queueCount;
+	const float *pQueuePriorities;
+} queue_info_t;
+
+typedef struct {
+	uint32_t sType;
+	const void *pNext;
+	uint32_t flags;
+	uint32_t queueCreateInfoCount;
+	const queue_info_t *pQueueCreateInfos;
+	uint32_t enabledLayerCount;
+	const char *const *ppEnabledLayerNames;
+	uint32_t enabledExtensionCount;
+	const char *const *ppEnabledExtensionNames;
+	const void *pEnabledFeatures;
+} device_info_t;
+
+int vkcnn_create_device(void *instance, void *physicalDevice, uint32_t family, void **device) {
+	typedef int (*fn_t)(void *, const device_info_t *, const void *, void **);
+	fn_t fn = (fn_t)getProc(instance, "vkCreateDevice");
+	if (fn == NULL) {
+		return -3; // VK_ERROR_INITIALIZATION_FAILED
+	}
+	float priority = 1.0f;
+	queue_info_t queue;
+	memset(&queue, 0, sizeof queue);
+	queue.sType = 2;
+	queue.queueFamilyIndex = family;
+	queue.queueCount = 1;
+	queue.pQueuePriorities = &priority;
+	device_info_t info;
+	memset(&info, 0, sizeof info);
+	info.sType = 3;
+	info.queueCreateInfoCount = 1;
+	info.pQueueCreateInfos = &queue;
+	return fn(physicalDevice, &info, NULL, device);
+}
+
+typedef struct {
+	uint32_t constantID;
+	uint32_t offset;
+	size_t size;
+} spec_entry_t;
+
+typedef struct {
+	uint32_t mapEntryCount;
+	const spec_entry_t *pMapEntries;
+	size_t dataSize;
+	const void *pData;
+} spec_info_t;
+
+typedef struct {
+	uint32_t sType;
+	const void *pNext;
+	uint32_t flags;
+	uint32_t stage;
+	uint64_t module;
+	const char *pName;
+	const spec_info_t *pSpecializationInfo;
+} stage_info_t;
+
+typedef struct {
+	uint32_t sType;
+	const void *pNext;
+	uint32_t flags;
+	stage_info_t stage;
+	uint64_t layout;
+	uint64_t basePipelineHandle;
+	int32_t basePipelineIndex;
+} pipeline_info_t;
+
+int vkcnn_create_compute_pipeline(void *instance, void *device, uint64_t cache, uint64_t module, uint64_t layout,
+                                  const uint32_t *spec, uint32_t specCount, uint64_t *pipeline) {
+	typedef int (*fn_t)(void *, uint64_t, uint32_t, const pipeline_info_t *, const void *, uint64_t *);
+	fn_t fn = (fn_t)getProc(instance, "vkCreateComputePipelines");
+	if (fn == NULL) {
+		return -3; // VK_ERROR_INITIALIZATION_FAILED
+	}
+	spec_entry_t entries[64];
+	if (specCount > 64) {
+		return -3;
+	}
+	for (uint32_t i = 0; i < specCount; i++) {
+		entries[i].constantID = i;
+		entries[i].offset = 4 * i;
+		entries[i].size = 4;
+	}
+	spec_info_t si = {specCount, entries, 4 * (size_t)specCount, spec};
+	pipeline_info_t info;
+	memset(&info, 0, sizeof info);
+	info.sType = 29;
+	info.stage.sType = 18;
+	info.stage.stage = 0x20; // VK_SHADER_STAGE_COMPUTE_BIT
+	info.stage.module = module;
+	info.stage.pName = "main";
+	info.stage.pSpecializationInfo = specCount > 0 ? &si : NULL;
+	info.layout = layout;
+	info.basePipelineIndex = -1;
+	return fn(device, cache, 1, &info, NULL, pipeline);
+}

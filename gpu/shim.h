@@ -39,4 +39,12 @@ void vkcnn_messenger_destroy(void *instance, vkcnn_messenger *m);
 // the last call and copies the first error message into buf.
 uint32_t vkcnn_validation_take(vkcnn_messenger *m, char *buf, uint32_t bufLen, uint32_t *warnings);
 
+// vkcnn_create_device creates a device with one queue of family.
+int vkcnn_create_device(void *instance, void *physicalDevice, uint32_t family, void **device);
+
+// vkcnn_create_compute_pipeline creates a compute pipeline (entry point
+// "main") with specialization constants 0..specCount-1 set to spec's words.
+int vkcnn_create_compute_pipeline(void *instance, void *device, uint64_t cache, uint64_t module, uint64_t layout,
+                                  const uint32_t *spec, uint32_t specCount, uint64_t *pipeline);
+
 #endif
