@@ -7,6 +7,7 @@ package gpu
 
 /*
 #cgo LDFLAGS: -ldl
+#include <stdlib.h>
 #include "shim.h"
 */
 import "C"
@@ -14,7 +15,9 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
+	"unsafe"
 
 	vk "github.com/vulkan-go/vulkan"
 )
@@ -30,13 +33,22 @@ var loader struct {
 	err  error
 }
 
+// LoaderEnv names an environment variable that, when set, is the path of the
+// Vulkan loader library to open instead of libvulkan.so.1.
+const LoaderEnv = "VKCNN_VULKAN_LIBRARY"
+
 // load opens the Vulkan loader once per process. vulkan-go's own loader
 // dlopens only the unversioned libvulkan.so, which exists only where the -dev
 // package is installed; the shim tries libvulkan.so.1 first.
 func load() error {
 	loader.once.Do(func() {
+		var name *C.char
+		if lib := os.Getenv(LoaderEnv); lib != "" {
+			name = C.CString(lib)
+			defer C.free(unsafe.Pointer(name))
+		}
 		var cerr *C.char
-		proc := C.vkcnn_open_loader(&cerr)
+		proc := C.vkcnn_open_loader(name, &cerr)
 		if proc == nil {
 			loader.err = fmt.Errorf("%w (dlopen: %s)", ErrNoLoader, C.GoString(cerr))
 			return

@@ -11,10 +11,13 @@ typedef PFN_void (*PFN_getProc)(void *instance, const char *name);
 
 static PFN_getProc getProc;
 
-void *vkcnn_open_loader(const char **err) {
-	static const char *names[] = {"libvulkan.so.1", "libvulkan.so"};
+void *vkcnn_open_loader(const char *name, const char **err) {
+	const char *names[] = {name, "libvulkan.so.1", "libvulkan.so"};
 	*err = NULL;
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (names[i] == NULL || (name != NULL && i > 0)) {
+			continue; // a library named by the caller is the only one tried
+		}
 		void *lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
 		if (lib == NULL) {
 			*err = dlerror();

@@ -7,9 +7,10 @@
 
 #include <stdint.h>
 
-// vkcnn_open_loader dlopens libvulkan.so.1 (then libvulkan.so) and returns
-// its vkGetInstanceProcAddr, or NULL with *err set to dlerror's text.
-void *vkcnn_open_loader(const char **err);
+// vkcnn_open_loader dlopens name, or when it is NULL libvulkan.so.1 (then
+// libvulkan.so), and returns its vkGetInstanceProcAddr, or NULL with *err
+// set to dlerror's text.
+void *vkcnn_open_loader(const char *name, const char **err);
 
 // Subgroup size and driver identity, from vkGetPhysicalDeviceProperties2.
 typedef struct {

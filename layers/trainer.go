@@ -102,7 +102,7 @@ func NewTrainer(b backend.Backend, m *Model, c Config, train, test []byte) (*Tra
 		return nil, err
 	}
 	if t.full, err = t.recordStep(c.BatchSize, t.indices); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("batch size %d: %w", c.BatchSize, err)
 	}
 	// The last short batch, as PyTorch's DataLoader keeps it (drop_last=False).
 	if r := t.train.n % c.BatchSize; r > 0 {

@@ -8,11 +8,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/vkcnn/vkcnn/checkpoint"
 	"github.com/vkcnn/vkcnn/cifar10"
+	"github.com/vkcnn/vkcnn/gpu"
 )
+
+const gpuLoaderEnv = gpu.LoaderEnv
 
 // The tests run the built command as a user would, on a small generated
 // archive, with the CPU reference.
@@ -203,5 +210,155 @@ func writePNG(t *testing.T, path string, w, h int) {
 	defer f.Close()
 	if err := png.Encode(f, img); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// archiveOf writes a generated data set of n training images.
+func archiveOf(t *testing.T, n int) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := cifar10.WriteArchive(&buf, cifar10.Synthetic(n, 32, 2)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "cifar-10-binary.tar.gz")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestFaults: a diverging loss and an interrupt stop the run with advice,
+// keep the last good checkpoint, and the run resumes.
+func TestFaults(t *testing.T) {
+	t.Run("diverging loss", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "run")
+		msg, code := vkcnn(t, "train", "--data", archive(t), "--device", "cpu", "--lr", "1e6", "--batch-size", "8", "--out", out)
+		if code == 0 || !strings.Contains(msg, "diverged at epoch 0") || !strings.Contains(msg, "lower the learning rate") {
+			t.Fatalf("exit %d:\n%s", code, msg)
+		}
+		if _, err := os.Stat(filepath.Join(out, "model.safetensors")); err == nil {
+			t.Error("a diverged epoch left a checkpoint")
+		}
+	})
+	t.Run("interrupt", func(t *testing.T) {
+		data := archiveOf(t, 800)
+		out := filepath.Join(t.TempDir(), "run")
+		cmd := exec.Command(binary, "train", "--data", data, "--device", "cpu", "--batch-size", "8", "--epochs", "3", "--out", out)
+		cmd.Env = append(os.Environ(), "VKCNN_DATA="+t.TempDir())
+		var buf syncBuffer
+		cmd.Stdout, cmd.Stderr = &buf, &buf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(2 * time.Minute)
+		for !strings.Contains(buf.String(), "Epoch 0:") && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(300 * time.Millisecond) // into epoch 1
+		cmd.Process.Signal(os.Interrupt)
+		err := cmd.Wait()
+		msg := buf.String()
+		if err == nil || !strings.Contains(msg, "interrupted during epoch 1") || !strings.Contains(msg, "--resume "+out) {
+			t.Fatalf("err %v:\n%s", err, msg)
+		}
+		state, err := os.ReadFile(filepath.Join(out, "state.json"))
+		if err != nil || !strings.Contains(string(state), `"epoch": 1`) && !strings.Contains(string(state), `"epoch":1`) {
+			t.Fatalf("state after the interrupt: %s (%v)", state, err)
+		}
+		msg = mustRun(t, "train", "--data", data, "--device", "cpu", "--resume", out, "--epochs", "2")
+		if !strings.Contains(msg, "Epoch 1:") || strings.Contains(msg, "Epoch 0:") {
+			t.Errorf("resume after the interrupt:\n%s", msg)
+		}
+	})
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a process writes it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestMoreBadInput covers models, images, devices and limits.
+func TestMoreBadInput(t *testing.T) {
+	data := archive(t)
+	dir := t.TempDir()
+	wrongShape := filepath.Join(dir, "wrong.safetensors")
+	if err := checkpoint.Save(wrongShape, []checkpoint.Tensor{{Name: "conv1.weight", Shape: []int{2, 2}, Data: make([]float32, 4)}}); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.png")
+	os.WriteFile(empty, nil, 0o644)
+	text := filepath.Join(dir, "notes.png")
+	os.WriteFile(text, []byte("not an image at all"), 0o644)
+	model := filepath.Join(dir, "run")
+	mustRun(t, "train", "--data", data, "--device", "cpu", "--epochs", "1", "--batch-size", "16", "--out", model)
+	weights := filepath.Join(model, "model.safetensors")
+	tests := []struct {
+		name string
+		args []string
+		env  string
+		want string
+	}{
+		{"--init of wrong shapes", []string{"train", "--data", data, "--device", "cpu", "--init", wrongShape, "--out", t.TempDir()}, "", "conv1.weight"},
+		{"empty image", []string{"predict", "--device", "cpu", "--model", weights, empty}, "", "empty"},
+		{"not an image", []string{"predict", "--device", "cpu", "--model", weights, text}, "", "not a PNG or JPEG"},
+		{"device index that does not exist", []string{"train", "--data", data, "--device", "99", "--out", t.TempDir()}, "", "--device 99"},
+		{"no Vulkan loader, explicit device", []string{"train", "--data", data, "--device", "0", "--out", t.TempDir()}, gpuLoaderEnv + "=/nonexistent/libvulkan.so.1", "install"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.env != "" {
+				t.Setenv(strings.Split(tc.env, "=")[0], strings.Split(tc.env, "=")[1])
+			}
+			out, code := vkcnn(t, tc.args...)
+			if code == 0 || strings.Contains(out, "goroutine") || !strings.Contains(out, tc.want) {
+				t.Errorf("exit %d, want an error mentioning %q:\n%s", code, tc.want, out)
+			}
+		})
+	}
+	t.Run("no Vulkan loader, auto", func(t *testing.T) {
+		t.Setenv(gpuLoaderEnv, "/nonexistent/libvulkan.so.1")
+		out := mustRun(t, "train", "--data", data, "--device", "auto", "--epochs", "1", "--batch-size", "16", "--out", t.TempDir())
+		if !strings.Contains(out, "using the CPU reference") {
+			t.Errorf("auto without a loader does not say it falls back:\n%s", out)
+		}
+	})
+	t.Run("--limit-train beyond the data", func(t *testing.T) {
+		out := mustRun(t, "train", "--data", data, "--device", "cpu", "--epochs", "1", "--batch-size", "16", "--limit-train", "100000", "--out", t.TempDir())
+		if !strings.Contains(out, "warning: --limit-train 100000 is more than the 64 images") {
+			t.Errorf("no clamp warning:\n%s", out)
+		}
+	})
+}
+
+// TestHugeBatchOnDevice: a batch too large for the Vulkan device is an
+// error naming the batch size.
+func TestHugeBatchOnDevice(t *testing.T) {
+	infos, err := gpu.Devices()
+	if err != nil {
+		t.Skipf("no Vulkan device: %v", err)
+	}
+	// Enough images that one batch's activations exceed the device's
+	// largest buffer (conv1's output is 128 KiB an image).
+	batch := int(infos[0].MaxStorageBufferRange/(32*32*32*4)) + 1
+	if batch > 40000 {
+		t.Skipf("device 0 allows %d-byte buffers: a batch too large for it takes too long to generate here", infos[0].MaxStorageBufferRange)
+	}
+	data := archiveOf(t, batch)
+	out, code := vkcnn(t, "train", "--data", data, "--device", "0", "--batch-size", strconv.Itoa(batch), "--epochs", "1", "--out", t.TempDir())
+	if code == 0 || !strings.Contains(out, "batch size "+strconv.Itoa(batch)) || strings.Contains(out, "goroutine") {
+		t.Errorf("exit %d, want an error naming the batch size:\n%s", code, out)
 	}
 }
