@@ -1,6 +1,8 @@
 package checkpoint
 
 import (
+	"github.com/vkcnn/vkcnn/internal/atomicfile"
+
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -38,7 +40,7 @@ func save(path string, tensors []Tensor, meta map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
-	return writeFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		return encode(w, header, tensors)
 	})
 }

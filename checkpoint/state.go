@@ -1,6 +1,8 @@
 package checkpoint
 
 import (
+	"github.com/vkcnn/vkcnn/internal/atomicfile"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,7 +91,7 @@ func SaveState(dir string, s State) error {
 	if err := save(filepath.Join(dir, OptimizerFile), s.Momenta, meta); err != nil {
 		return fmt.Errorf("save optimizer state: %w", err)
 	}
-	err = writeFileAtomic(filepath.Join(dir, StateFile), func(w io.Writer) error {
+	err = atomicfile.Write(filepath.Join(dir, StateFile), func(w io.Writer) error {
 		_, err := w.Write(js)
 		return err
 	})

@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"github.com/vkcnn/vkcnn/internal/atomicfile"
+
 	"errors"
 	"fmt"
 	"io"
@@ -58,7 +60,7 @@ func Plot(epochs []Epoch, path string) error {
 	loss.Draw(cells[0][0])
 	acc.Draw(cells[0][1])
 
-	return writeFileAtomic(path, func(out io.Writer) error {
+	return atomicfile.Write(path, func(out io.Writer) error {
 		_, err := vgimg.PngCanvas{Canvas: canvas}.WriteTo(out)
 		return err
 	})

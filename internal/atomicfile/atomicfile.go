@@ -1,4 +1,6 @@
-package checkpoint
+// Package atomicfile writes files so that readers, and a crash, never see a
+// partial one: through a temporary file renamed into place.
+package atomicfile
 
 import (
 	"bufio"
@@ -8,11 +10,11 @@ import (
 	"path/filepath"
 )
 
-// writeFileAtomic writes path through a temporary file in the same directory
+// Write writes path through a temporary file in the same directory
 // (a rename is only atomic within one file system) and renames it into place
 // after an fsync, so readers never see a partial file. The temporary file is
 // removed on every error.
-func writeFileAtomic(path string, write func(w io.Writer) error) (err error) {
+func Write(path string, write func(w io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -33,7 +35,7 @@ func writeFileAtomic(path string, write func(w io.Writer) error) (err error) {
 	if err = bw.Flush(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	// CreateTemp makes the file 0600; a saved model is meant to be shared.
+	// CreateTemp makes the file 0600; what vkcnn writes (models, metrics, pictures) is meant to be shared.
 	if err = f.Chmod(0o644); err != nil {
 		return fmt.Errorf("set permissions of %s: %w", path, err)
 	}
