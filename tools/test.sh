@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs vkcnn's tests as CI does: installs what is missing (Mesa's lavapipe
-# Vulkan driver, the Khronos validation layer, glslc), then go vet and go test
+# Vulkan driver, the Khronos validation layer, glslc, PyTorch), then go vet and go test
 # with Vulkan validation on (synchronization validation included), so any
 # validation error fails a test. Extra arguments go to go test.
 set -euo pipefail
@@ -11,6 +11,9 @@ need=()
 ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1 ' || need+=(libvulkan1)
 ls /usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json >/dev/null 2>&1 || need+=(vulkan-validationlayers)
 command -v glslc >/dev/null || need+=(glslc)
+# PyTorch checks that its load_state_dict takes vkcnn's weights and back
+# (VKCNN_NO_TORCH=1 skips that test and this large install).
+[ "${VKCNN_NO_TORCH:-}" = 1 ] || /usr/bin/python3 -c 'import torch' 2>/dev/null || need+=(python3-torch)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "installing ${need[*]}"
 	sudo=""

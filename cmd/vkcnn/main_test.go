@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -361,4 +363,34 @@ func TestHugeBatchOnDevice(t *testing.T) {
 	if code == 0 || !strings.Contains(out, "batch size "+strconv.Itoa(batch)) || strings.Contains(out, "goroutine") {
 		t.Errorf("exit %d, want an error naming the batch size:\n%s", code, out)
 	}
+}
+
+// TestPyTorchInterop: PyTorch's load_state_dict(strict=True) takes the
+// weights vkcnn trains, and its evaluation of them agrees with vkcnn's; the
+// state_dict PyTorch writes back is what vkcnn evaluates and starts from.
+func TestPyTorchInterop(t *testing.T) {
+	python := "/usr/bin/python3"
+	if err := exec.Command(python, "-c", "import torch").Run(); err != nil {
+		t.Skipf("needs Debian's python3-torch (apt-get install python3-torch): %v", err)
+	}
+	data := archive(t)
+	run := filepath.Join(t.TempDir(), "run")
+	mustRun(t, "train", "--data", data, "--device", "cpu", "--epochs", "2", "--batch-size", "8", "--out", run)
+	fromTorch := filepath.Join(t.TempDir(), "torch.safetensors")
+	out, err := exec.Command(python, "../../tools/torch_interop.py", filepath.Join(run, "model.safetensors"), data, fromTorch).CombinedOutput()
+	if err != nil {
+		t.Fatalf("tools/torch_interop.py: %v\n%s", err, out)
+	}
+	var torchEval struct{ Images, Correct int }
+	if err := json.Unmarshal(out, &torchEval); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for _, model := range []string{filepath.Join(run, "model.safetensors"), fromTorch} {
+		msg := mustRun(t, "eval", "--data", data, "--device", "cpu", "--model", model)
+		want := fmt.Sprintf("%.2f %%", 100*float64(torchEval.Correct)/float64(torchEval.Images))
+		if !strings.Contains(msg, want) {
+			t.Errorf("vkcnn eval of %s does not report PyTorch's accuracy %s:\n%s", filepath.Base(model), want, msg)
+		}
+	}
+	mustRun(t, "train", "--data", data, "--device", "cpu", "--epochs", "1", "--init", fromTorch, "--out", t.TempDir())
 }
