@@ -42,6 +42,7 @@ type Trainer struct {
 	tailIndices        backend.Tensor // the last, short batch's indices
 	full, tail         backend.Program
 	chunk              int // steps per Run, tuned to keep submits short
+	eval               *Evaluator
 
 	// Step counts the training steps taken so far; it seeds dropout and
 	// augmentation, so a resumed run continues with the same draws.
@@ -316,6 +317,9 @@ func (t *Trainer) Close() error {
 			p.Close()
 		}
 	}
+	if t.eval != nil {
+		t.eval.Close()
+	}
 	return nil
 }
 
@@ -323,117 +327,159 @@ func (t *Trainer) Close() error {
 func (t *Trainer) TestSet() (n int, labels []uint8) { return t.test.n, t.test.labels }
 
 // Evaluate runs the model without dropout over the test set and returns
-// the mean loss, the accuracy (0-1) and each image's predicted class.
+// the mean loss, the accuracy (0-1) and each image's predicted class. Its
+// programs are recorded on the first call and replayed after.
 func (t *Trainer) Evaluate() (loss, accuracy float64, pred []uint32, err error) {
-	return Evaluate(t.b, t.m, t.test, t.c.EvalBatch)
+	if t.eval == nil {
+		if t.eval, err = newEvaluator(t.b, t.m, t.test, t.c.EvalBatch); err != nil {
+			return 0, 0, nil, err
+		}
+	}
+	return t.eval.Evaluate()
 }
 
-// Evaluator evaluates a model on a test set resident on the device.
+// Evaluator evaluates a model on a test set resident on the device, with
+// one recorded program for the full batches and one for the last, short one.
 type Evaluator struct {
-	b    backend.Backend
-	m    *Model
-	test *dataset
+	b                  backend.Backend
+	test               *dataset
+	batch              int
+	ctr, loss, correct backend.Tensor
+	full, tail         backend.Program
+	fullPred, tailPred backend.Tensor
+	fullIdx, tailIdx   backend.Tensor
 }
 
-// NewEvaluator uploads test records for Evaluate.
-func NewEvaluator(b backend.Backend, m *Model, records []byte) (*Evaluator, error) {
+// NewEvaluator uploads test records and records evaluation in batches of
+// batch images (0: 1000).
+func NewEvaluator(b backend.Backend, m *Model, records []byte, batch int) (*Evaluator, error) {
 	d, err := upload(b, records)
 	if err != nil {
 		return nil, err
 	}
-	return &Evaluator{b, m, d}, nil
+	return newEvaluator(b, m, d, batch)
 }
 
-// Evaluate is as Trainer.Evaluate; it also returns the labels.
-func (e *Evaluator) Evaluate(batch int) (loss, accuracy float64, pred []uint32, labels []uint8, err error) {
-	loss, accuracy, pred, err = Evaluate(e.b, e.m, e.test, batch)
-	return loss, accuracy, pred, e.test.labels, err
-}
-
-// Evaluate runs m over every record of d in batches.
-func Evaluate(b backend.Backend, m *Model, d *dataset, batch int) (loss, accuracy float64, pred []uint32, err error) {
+func newEvaluator(b backend.Backend, m *Model, d *dataset, batch int) (*Evaluator, error) {
 	if batch <= 0 {
 		batch = 1000
 	}
-	batch = min(batch, d.n)
-	ctr, err := b.NewTensor(backend.U32, 2)
-	if err != nil {
-		return 0, 0, nil, err
+	e := &Evaluator{b: b, test: d, batch: min(batch, d.n)}
+	var err error
+	if e.ctr, err = b.NewTensor(backend.U32, 2); err != nil {
+		return nil, err
 	}
-	lossT, correctT, err := accumulators(b)
-	if err != nil {
-		return 0, 0, nil, err
+	if e.loss, e.correct, err = accumulators(b); err != nil {
+		return nil, err
 	}
-	if err := b.Upload(lossT, []float32{0}); err != nil {
-		return 0, 0, nil, err
+	full := d.n / e.batch
+	order := make([]uint32, d.n)
+	for i := range order {
+		order[i] = uint32(i)
 	}
-	if err := b.Upload(correctT, []uint32{0}); err != nil {
-		return 0, 0, nil, err
+	if e.full, e.fullIdx, e.fullPred, err = e.record(m, e.batch, order[:full*e.batch]); err != nil {
+		return nil, err
 	}
-	pred = make([]uint32, 0, d.n)
-	for start := 0; start < d.n; start += batch {
-		n := min(batch, d.n-start)
-		idx := make([]uint32, n)
-		for i := range idx {
-			idx[i] = uint32(start + i)
+	if r := d.n % e.batch; r > 0 {
+		if e.tail, e.tailIdx, e.tailPred, err = e.record(m, r, order[full*e.batch:]); err != nil {
+			return nil, err
 		}
-		p, predT, err := recordEval(b, m, d, n, idx, ctr, lossT, correctT)
-		if err != nil {
-			return 0, 0, nil, err
-		}
-		err = p.Run(1)
+	}
+	return e, nil
+}
+
+// record records gather → forward → loss and argmax for batches of n images
+// drawn in order from the index list idx.
+func (e *Evaluator) record(m *Model, n int, idx []uint32) (p backend.Program, indices, pred backend.Tensor, err error) {
+	b := e.b
+	x, labels, err := batchTensors(b, n)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if indices, err = b.NewTensor(backend.U32, len(idx)); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := b.Upload(indices, idx); err != nil {
+		return nil, nil, nil, err
+	}
+	if pred, err = b.NewTensor(backend.U32, n); err != nil {
+		return nil, nil, nil, err
+	}
+	nt, err := m.bind(b, x, false, e.ctr, 0)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	p = b.NewProgram()
+	p.Gather(e.test.records, indices, e.ctr, x, labels, backend.GatherParams{})
+	nt.forward(p)
+	p.SoftmaxCrossEntropy(nt.out(), labels, nil, e.loss, e.correct)
+	p.Argmax(nt.out(), pred)
+	p.Step(e.ctr)
+	if err := p.Err(); err != nil {
 		p.Close()
-		if err != nil {
-			return 0, 0, nil, fmt.Errorf("evaluating images %d-%d: %w", start, start+n-1, err)
+		return nil, nil, nil, fmt.Errorf("recording evaluation (batch %d): %w", n, err)
+	}
+	return p, indices, pred, nil
+}
+
+// Evaluate runs the model over every test image and returns the mean loss,
+// the accuracy (0-1) and each image's predicted class.
+func (e *Evaluator) Evaluate() (loss, accuracy float64, pred []uint32, err error) {
+	if err := e.b.Upload(e.ctr, []uint32{0, 0}); err != nil {
+		return 0, 0, nil, err
+	}
+	if err := e.b.Upload(e.loss, []float32{0}); err != nil {
+		return 0, 0, nil, err
+	}
+	if err := e.b.Upload(e.correct, []uint32{0}); err != nil {
+		return 0, 0, nil, err
+	}
+	pred = make([]uint32, 0, e.test.n)
+	run := func(p backend.Program, predT backend.Tensor) error {
+		if err := p.Run(1); err != nil {
+			return fmt.Errorf("evaluating images %d-: %w", len(pred), err)
 		}
-		got := make([]uint32, n)
-		if err := b.Download(predT, got); err != nil {
-			return 0, 0, nil, err
+		got := make([]uint32, predT.Len())
+		if err := e.b.Download(predT, got); err != nil {
+			return err
 		}
 		pred = append(pred, got...)
+		return nil
+	}
+	for range e.test.n / e.batch {
+		if err := run(e.full, e.fullPred); err != nil {
+			return 0, 0, nil, err
+		}
+	}
+	if e.tail != nil {
+		// The short batch reads its own index list from position 0.
+		if err := e.b.Upload(e.ctr, []uint32{0, 0}); err != nil {
+			return 0, 0, nil, err
+		}
+		if err := run(e.tail, e.tailPred); err != nil {
+			return 0, 0, nil, err
+		}
 	}
 	l := make([]float32, 1)
 	c := make([]uint32, 1)
-	if err := b.Download(lossT, l); err != nil {
+	if err := e.b.Download(e.loss, l); err != nil {
 		return 0, 0, nil, err
 	}
-	if err := b.Download(correctT, c); err != nil {
+	if err := e.b.Download(e.correct, c); err != nil {
 		return 0, 0, nil, err
 	}
-	return float64(l[0]) / float64(d.n), float64(c[0]) / float64(d.n), pred, nil
+	return float64(l[0]) / float64(e.test.n), float64(c[0]) / float64(e.test.n), pred, nil
 }
 
-func recordEval(b backend.Backend, m *Model, d *dataset, n int, idx []uint32, ctr, loss, correct backend.Tensor) (backend.Program, backend.Tensor, error) {
-	x, labels, err := batchTensors(b, n)
-	if err != nil {
-		return nil, nil, err
+// Labels are the test images' labels, in order.
+func (e *Evaluator) Labels() []uint8 { return e.test.labels }
+
+// Close frees the recorded programs.
+func (e *Evaluator) Close() error {
+	for _, p := range []backend.Program{e.full, e.tail} {
+		if p != nil {
+			p.Close()
+		}
 	}
-	indices, err := b.NewTensor(backend.U32, n)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := b.Upload(indices, idx); err != nil {
-		return nil, nil, err
-	}
-	if err := b.Upload(ctr, []uint32{0, 0}); err != nil {
-		return nil, nil, err
-	}
-	pred, err := b.NewTensor(backend.U32, n)
-	if err != nil {
-		return nil, nil, err
-	}
-	nt, err := m.bind(b, x, false, ctr, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	p := b.NewProgram()
-	p.Gather(d.records, indices, ctr, x, labels, backend.GatherParams{})
-	nt.forward(p)
-	p.SoftmaxCrossEntropy(nt.out(), labels, nil, loss, correct)
-	p.Argmax(nt.out(), pred)
-	if err := p.Err(); err != nil {
-		p.Close()
-		return nil, nil, fmt.Errorf("recording evaluation: %w", err)
-	}
-	return p, pred, nil
+	return nil
 }

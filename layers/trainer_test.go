@@ -240,3 +240,33 @@ func TestDiverged(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluateBatching: evaluation in batches that do not divide the test
+// set gives the predictions of one whole batch, run after run.
+func TestEvaluateBatching(t *testing.T) {
+	_, test := easyData(32, 203, 6)
+	b := cpu.New()
+	m := small()
+	m.Alloc(b)
+	m.Init(b, 3)
+	var want []uint32
+	for _, batch := range []int{203, 64, 64, 1000} {
+		e, err := NewEvaluator(b, m, test, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, acc, pred, err := e.Evaluate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pred) != 203 || acc < 0 || acc > 1 {
+			t.Fatalf("batch %d: %d predictions, accuracy %v", batch, len(pred), acc)
+		}
+		if want == nil {
+			want = pred
+		} else if !slices.Equal(pred, want) {
+			t.Errorf("batch %d: predictions differ from one whole batch's", batch)
+		}
+		e.Close()
+	}
+}

@@ -76,6 +76,8 @@ timing in milliseconds.`,
 const (
 	scaledLargeRuns = 5
 	cpuLargeRuns    = 3
+	// ceilingRuns bounds the runs of each peak kernel.
+	ceilingRuns = 10
 )
 
 // benchReport is the JSON of `vkcnn bench`.
@@ -100,17 +102,17 @@ type benchDevice struct {
 type benchCPU struct {
 	Backend string `json:"backend"`
 	Workers int    `json:"workers"`
-	Timed   bool   `json:"timed"`
 }
 
+// benchCeilings are the device's ceilings: each the fastest of Runs runs
+// (other load only slows runs down), with the FMA kernel's median beside it.
 type benchCeilings struct {
 	FMAGFLOPs        float64 `json:"fma_gflops"`
-	FMAGFLOPsMin     float64 `json:"fma_gflops_min"`
-	FMAGFLOPsMax     float64 `json:"fma_gflops_max"`
-	CopyGBs          float64 `json:"copy_gbs"`
+	FMAGFLOPsMedian  float64 `json:"fma_gflops_median"`
+	CopyGBs          float64 `json:"copy_gbs"` // the faster of the two copies
 	ShaderCopyGBs    float64 `json:"shader_copy_gbs"`
 	TransferCopyGBs  float64 `json:"transfer_copy_gbs"`
-	CopyBytes        float64 `json:"copy_bytes_moved"`
+	CopyBytes        float64 `json:"copy_bytes_moved"` // read plus written, per copy
 	RidgeFLOPPerByte float64 `json:"ridge_flop_per_byte"`
 	Runs             int     `json:"runs"`
 }
@@ -172,8 +174,8 @@ func bench(cmd *cobra.Command, f *benchFlags) error {
 	}
 
 	r := &benchReport{
-		CPU:  benchCPU{Backend: ref.Name(), Workers: runtime.GOMAXPROCS(0), Timed: true},
-		Runs: f.runs, Warmup: f.warmup, Large: "none",
+		CPU:  benchCPU{Backend: ref.Name(), Workers: runtime.GOMAXPROCS(0)},
+		Runs: f.runs, Warmup: f.warmup, Large: "none", Notes: []string{},
 	}
 	large := perf.NoLarge
 	if f.large {
@@ -219,17 +221,18 @@ func bench(cmd *cobra.Command, f *benchFlags) error {
 		info := dev.Device().Info()
 		r.Device = &benchDevice{Backend: dev.Name(), DeviceType: info.Type.String(), Index: info.Index}
 		progress.say("measuring the device's ceilings")
-		runs := min(f.runs, 5)
+		runs := min(f.runs, ceilingRuns)
 		if ceilings, err = perf.MeasureCeilings(dev, runs); err != nil {
 			return err
 		}
+		shader, transfer := ceilings, ceilings
+		shader.TransferCopy, transfer.ShaderCopy = perf.Stats{}, perf.Stats{}
 		r.Ceilings = &benchCeilings{
 			FMAGFLOPs:        ceilings.GFLOPs(),
-			FMAGFLOPsMin:     ceilings.FMAFLOPs / ceilings.FMA.Max / 1e9,
-			FMAGFLOPsMax:     ceilings.FMAFLOPs / ceilings.FMA.Min / 1e9,
+			FMAGFLOPsMedian:  ceilings.FMA.Rate(ceilings.FMAFLOPs),
 			CopyGBs:          ceilings.GBs(),
-			ShaderCopyGBs:    ceilings.ShaderCopy.Rate(ceilings.CopyBytes),
-			TransferCopyGBs:  ceilings.TransferCopy.Rate(ceilings.CopyBytes),
+			ShaderCopyGBs:    shader.GBs(),
+			TransferCopyGBs:  transfer.GBs(),
 			CopyBytes:        ceilings.CopyBytes,
 			RidgeFLOPPerByte: ceilings.Ridge(),
 			Runs:             runs,
@@ -305,8 +308,8 @@ func printBench(w io.Writer, r *benchReport) {
 		fmt.Fprintf(w, "CPU reference: gonum on %d workers\n", r.CPU.Workers)
 	}
 	if c := r.Ceilings; c != nil {
-		fmt.Fprintf(w, "ceilings: FMA %.1f GFLOP/s [%.1f-%.1f]; copy %.1f GB/s read+written (vkCmdCopyBuffer %.1f, copy shader %.1f; %.0f MiB buffers); ridge %.2f FLOP/byte; median of %d runs\n",
-			c.FMAGFLOPs, c.FMAGFLOPsMin, c.FMAGFLOPsMax, c.CopyGBs, c.TransferCopyGBs, c.ShaderCopyGBs, c.CopyBytes/2/(1<<20), c.RidgeFLOPPerByte, c.Runs)
+		fmt.Fprintf(w, "ceilings (fastest of %d runs): FMA %.1f GFLOP/s (median %.1f); copy %.1f GB/s read+written (vkCmdCopyBuffer %.1f, copy shader %.1f; %.0f MiB buffers); ridge %.2f FLOP/byte\n",
+			c.Runs, c.FMAGFLOPs, c.FMAGFLOPsMedian, c.CopyGBs, c.TransferCopyGBs, c.ShaderCopyGBs, c.CopyBytes/2/(1<<20), c.RidgeFLOPPerByte)
 	}
 	how := "CPU reference by the wall clock around Program.Run(1)"
 	if r.Device != nil {
@@ -436,6 +439,7 @@ func (p *progress) say(msg string) {
 func (p *progress) done() {
 	if p.on && p.last > 0 {
 		fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", p.last))
+		p.last = 0
 	}
 }
 
@@ -489,6 +493,9 @@ func benchTrain(cmd *cobra.Command, f *benchTrainFlags) error {
 	if f.images < 0 {
 		return fmt.Errorf("--images %d: must be at least 1 (0: the device's default)", f.images)
 	}
+	if len(f.batches) == 0 {
+		return fmt.Errorf("--batch: give at least one batch size")
+	}
 	for _, n := range f.batches {
 		if n < 1 {
 			return fmt.Errorf("--batch %d: batch sizes must be at least 1", n)
@@ -498,32 +505,41 @@ func benchTrain(cmd *cobra.Command, f *benchTrainFlags) error {
 	if err != nil {
 		return err
 	}
-	defer primary.Close()
-	backends := []backend.Backend{primary}
+	// Every measurement gets a backend of its own, closed after it: a
+	// Vulkan backend frees device memory only when it closes, and
+	// evaluation allocates its activations anew on every pass.
+	opens := []func() (backend.Backend, error){func() (backend.Backend, error) { return openBackend(f.device, io.Discard) }}
 	if _, ok := primary.(*vulkan.Backend); ok {
-		ref := cpu.New()
-		defer ref.Close()
-		backends = append(backends, ref)
+		opens = append(opens, func() (backend.Backend, error) { return cpu.New(), nil })
 	}
 	progress := newProgress(stderr)
+	defer progress.done()
 	results := []perf.Throughput{}
-	for _, b := range backends {
-		images := f.images
-		if images == 0 {
-			switch {
-			case perf.DeviceType(b) == perf.CPUReference:
-				images = cpuReferenceImages
-			case perf.CPUType(b):
-				images = cpuDriverImages
-			default:
-				images = gpuImages
+	for i, open := range opens {
+		for j, batch := range f.batches {
+			b := primary
+			if i > 0 || j > 0 {
+				if b, err = open(); err != nil {
+					return err
+				}
 			}
-		}
-		for _, batch := range f.batches {
+			images := f.images
+			if images == 0 {
+				switch {
+				case perf.DeviceType(b) == perf.CPUReference:
+					images = cpuReferenceImages
+				case perf.CPUType(b):
+					images = cpuDriverImages
+				default:
+					images = gpuImages
+				}
+			}
 			progress.say(fmt.Sprintf("%s: batch %d, %d images", b.Name(), batch, perf.TrainImages(images, batch)))
 			train, eval, err := perf.Train(b, batch, images, f.seed)
+			if cerr := b.Close(); err == nil && cerr != nil {
+				err = fmt.Errorf("closing the device: %w", cerr)
+			}
 			if err != nil {
-				progress.done()
 				return fmt.Errorf("%s, batch %d: %w", b.Name(), batch, batchHint(err, batch))
 			}
 			results = append(results, train, eval)

@@ -38,15 +38,16 @@ func evalCommand() *cobra.Command {
 				return err
 			}
 			test := limit(d.Test, limitTest, "--limit-test", cmd.ErrOrStderr())
-			e, err := layers.NewEvaluator(b, m, test.Records)
+			e, err := layers.NewEvaluator(b, m, test.Records, 0)
 			if err != nil {
 				return err
 			}
-			loss, acc, pred, labels, err := e.Evaluate(0)
+			defer e.Close()
+			loss, acc, pred, err := e.Evaluate()
 			if err != nil {
 				return err
 			}
-			printEval(cmd.OutOrStdout(), d.Classes, loss, acc, pred, labels)
+			printEval(cmd.OutOrStdout(), d.Classes, loss, acc, pred, e.Labels())
 			return nil
 		},
 	}
