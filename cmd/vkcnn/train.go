@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -172,7 +173,7 @@ func train(cmd *cobra.Command, f *trainFlags) error {
 		res, err := t.Epoch(ctx, epoch, bar.update)
 		bar.finish()
 		if err != nil {
-			return epochError(err, epoch, first, f.out)
+			return epochError(err, epoch, f.out)
 		}
 		_, acc, _, err := t.Evaluate()
 		if err != nil {
@@ -206,9 +207,9 @@ func train(cmd *cobra.Command, f *trainFlags) error {
 }
 
 // epochError says what an interrupted or failed epoch left behind.
-func epochError(err error, epoch, first int, out string) error {
+func epochError(err error, epoch int, out string) error {
 	kept := "no epoch had finished, so there is no checkpoint yet"
-	if epoch > 0 && epoch > first || first > 0 {
+	if epoch > 0 { // this run, or the one it resumes, saved epoch-1's checkpoint
 		kept = fmt.Sprintf("the checkpoint of epoch %d in %s is intact; continue with: vkcnn train --resume %s", epoch-1, out, out)
 	}
 	if errors.Is(err, context.Canceled) {
@@ -246,7 +247,7 @@ func save(b backend.Backend, m *layers.Model, t *layers.Trainer, f *trainFlags, 
 func momentaByName(ts []checkpoint.Tensor) map[string][]float32 {
 	out := map[string][]float32{}
 	for _, t := range ts {
-		out[t.Name[:len(t.Name)-len(".momentum")]] = t.Data
+		out[strings.TrimSuffix(t.Name, ".momentum")] = t.Data
 	}
 	return out
 }
