@@ -199,19 +199,25 @@ func hasLayer(name string) bool {
 	return false
 }
 
-func physicalDevices(in *instance) ([]vk.PhysicalDevice, error) {
+// physicalDevices lists the instance's devices and describes each.
+func physicalDevices(in *instance) ([]vk.PhysicalDevice, []Info, error) {
 	var n uint32
 	if err := check("vkEnumeratePhysicalDevices", vk.EnumeratePhysicalDevices(in.handle, &n, nil)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if n == 0 {
-		return nil, ErrNoDevice
+		return nil, nil, ErrNoDevice
 	}
 	pds := make([]vk.PhysicalDevice, n)
 	if err := check("vkEnumeratePhysicalDevices", vk.EnumeratePhysicalDevices(in.handle, &n, pds)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return pds[:n], nil
+	pds = pds[:n]
+	infos := make([]Info, n)
+	for i, pd := range pds {
+		infos[i] = describe(in, pd, i)
+	}
+	return pds, infos, nil
 }
 
 func deviceExtensions(pd vk.PhysicalDevice) map[string]bool {
@@ -299,15 +305,8 @@ func Devices() ([]Info, error) {
 		return nil, err
 	}
 	defer in.destroy()
-	pds, err := physicalDevices(in)
-	if err != nil {
-		return nil, err
-	}
-	infos := make([]Info, len(pds))
-	for i, pd := range pds {
-		infos[i] = describe(in, pd, i)
-	}
-	return infos, nil
+	_, infos, err := physicalDevices(in)
+	return infos, err
 }
 
 // Best returns the index of the device Open picks when none is named:
@@ -359,13 +358,9 @@ func Open(o Options) (d *Device, err error) {
 			in.destroy()
 		}
 	}()
-	pds, err := physicalDevices(in)
+	pds, infos, err := physicalDevices(in)
 	if err != nil {
 		return nil, err
-	}
-	infos := make([]Info, len(pds))
-	for i, pd := range pds {
-		infos[i] = describe(in, pd, i)
 	}
 	index := o.Index
 	if index < 0 {
