@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -321,6 +322,11 @@ func Best(infos []Info) int {
 	return order[0].Index
 }
 
+// LoseDeviceEnv names an environment variable for tests: set to N, the
+// device's Nth submit (uploads and downloads included) fails with
+// VK_ERROR_DEVICE_LOST.
+const LoseDeviceEnv = "VKCNN_TEST_LOSE_DEVICE_AFTER"
+
 // ErrBadIndex means a device index that does not exist was asked for.
 var ErrBadIndex = errors.New("no such Vulkan device")
 
@@ -340,6 +346,10 @@ type Device struct {
 	cache    vk.PipelineCache
 	staging  *stagingBuffer
 	transfer vk.CommandBuffer
+
+	// loseAfter > 0 makes that submit fail as if the device were lost:
+	// fault injection for tests of what a run does then (LoseDeviceEnv).
+	loseAfter int
 
 	kernels   map[*Kernel]struct{}
 	sequences map[*Sequence]struct{}
@@ -369,7 +379,9 @@ func Open(o Options) (d *Device, err error) {
 	if index >= len(pds) {
 		return nil, fmt.Errorf("%w: index %d, but this machine has %d (0-%d); `vkcnn devices` lists them", ErrBadIndex, index, len(pds), len(pds)-1)
 	}
+	loseAfter, _ := strconv.Atoi(os.Getenv(LoseDeviceEnv))
 	d = &Device{
+		loseAfter: loseAfter,
 		info:      infos[index],
 		inst:      in,
 		physical:  pds[index],
@@ -485,6 +497,11 @@ func (d *Device) validationError() error { return d.inst.validationError() }
 
 // submit runs one command buffer times times in a row and waits for it.
 func (d *Device) submit(cb vk.CommandBuffer, times int) error {
+	if d.loseAfter > 0 {
+		if d.loseAfter--; d.loseAfter == 0 {
+			return &ResultError{Call: "vkQueueSubmit", Result: vk.ErrorDeviceLost}
+		}
+	}
 	cbs := make([]vk.CommandBuffer, times)
 	for i := range cbs {
 		cbs[i] = cb

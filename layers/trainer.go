@@ -210,7 +210,14 @@ func Order(n int, seed uint64, epoch int) []uint32 {
 // from the seed and epoch, calling progress every few steps. When ctx ends
 // it stops between steps and returns ctx's error: the parameters are then
 // part-way through the epoch, so keep the last epoch's checkpoint.
-func (t *Trainer) Epoch(ctx context.Context, epoch int, progress func(Progress)) (EpochResult, error) {
+func (t *Trainer) Epoch(ctx context.Context, epoch int, progress func(Progress)) (_ EpochResult, err error) {
+	defer func() {
+		// Say where a failed device call left the run; an interrupt and a
+		// divergence already do.
+		if err != nil && !errors.Is(err, ctx.Err()) && !errors.Is(err, ErrDiverged) {
+			err = fmt.Errorf("epoch %d, step %d: %w", epoch, t.Step, err)
+		}
+	}()
 	start := time.Now()
 	order := Order(t.train.n, t.c.Seed, epoch)
 	bs := t.c.BatchSize
@@ -239,7 +246,7 @@ func (t *Trainer) Epoch(ctx context.Context, epoch int, progress func(Progress))
 		k := min(t.chunk, full-done)
 		began := time.Now()
 		if err := t.full.Run(k); err != nil {
-			return EpochResult{}, fmt.Errorf("epoch %d, step %d: %w", epoch, t.Step, err)
+			return EpochResult{}, err
 		}
 		t.tune(k, time.Since(began))
 		done += k
@@ -257,7 +264,7 @@ func (t *Trainer) Epoch(ctx context.Context, epoch int, progress func(Progress))
 			return EpochResult{}, err
 		}
 		if err := t.tail.Run(1); err != nil {
-			return EpochResult{}, fmt.Errorf("epoch %d, step %d: %w", epoch, t.Step, err)
+			return EpochResult{}, err
 		}
 		t.Step++
 	}

@@ -402,3 +402,32 @@ func TestPyTorchInterop(t *testing.T) {
 	}
 	mustRun(t, "train", "--data", data, "--device", "cpu", "--epochs", "1", "--init", fromTorch, "--out", t.TempDir())
 }
+
+// TestDeviceLost: a Vulkan call failing mid-run ends with an error naming
+// the call, the epoch and step, and the last epoch's checkpoint intact.
+func TestDeviceLost(t *testing.T) {
+	if _, err := gpu.Devices(); err != nil {
+		t.Skipf("no Vulkan device: %v", err)
+	}
+	data := archive(t)
+	out := filepath.Join(t.TempDir(), "run")
+	args := []string{"train", "--data", data, "--device", "0", "--batch-size", "16", "--epochs", "3", "--out", out}
+	// About 60 submits make an epoch here (uploads, steps, evaluation,
+	// the checkpoint's downloads), so this fails in the second.
+	t.Setenv(gpu.LoseDeviceEnv, "70")
+	msg, code := vkcnn(t, args...)
+	if code == 0 || !strings.Contains(msg, "vkQueueSubmit: VK_ERROR_DEVICE_LOST") {
+		t.Fatalf("exit %d, want an error naming the failed call:\n%s", code, msg)
+	}
+	if strings.Contains(msg, "Epoch 0:") {
+		if !strings.Contains(msg, "is intact") || !strings.Contains(msg, "epoch 1, step") {
+			t.Errorf("the error does not say the checkpoint is kept:\n%s", msg)
+		}
+		if _, err := os.Stat(filepath.Join(out, "model.safetensors")); err != nil {
+			t.Errorf("no checkpoint of epoch 0 after the failure: %v", err)
+		}
+	}
+	if strings.Contains(msg, "goroutine") {
+		t.Errorf("a stack trace:\n%s", msg)
+	}
+}

@@ -177,7 +177,7 @@ func train(cmd *cobra.Command, f *trainFlags) error {
 		}
 		_, acc, _, err := t.Evaluate()
 		if err != nil {
-			return fmt.Errorf("evaluating after epoch %d: %w", epoch, err)
+			return epochError(fmt.Errorf("evaluating after epoch %d: %w", epoch, err), epoch, f.out)
 		}
 		e := metrics.Epoch{
 			Epoch:           epoch,
@@ -191,7 +191,7 @@ func train(cmd *cobra.Command, f *trainFlags) error {
 		fmt.Fprintf(stdout, "  train loss %.4f, train accuracy %.1f %%, test accuracy %.2f %%, %.1f s, %.0f images/s\n",
 			e.TrainLoss, e.TrainAccuracy, e.TestAccuracy, e.Seconds, e.ImagesPerSecond)
 		if err := save(b, m, t, f, epoch+1); err != nil {
-			return err
+			return epochError(fmt.Errorf("saving epoch %d: %w", epoch, err), epoch, f.out)
 		}
 		for _, path := range []string{filepath.Join(f.out, "metrics.jsonl"), f.metrics} {
 			if path == "" {
