@@ -2,18 +2,67 @@ package backend
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 )
 
 // The checks below validate an op's arguments the same way for every
-// backend; each returns an error naming the op and what does not fit.
+// backend; each returns an error naming the op and what does not fit. They
+// never panic on a missing tensor (a nil interface or a typed nil pointer),
+// and they look at tensors only through the Tensor interface, so whether a
+// tensor belongs to the backend is left to the backend.
 
-func want(op, name string, t Tensor, dt DType, dims int) error {
+// argNames maps the roles the checks below know their tensors by to the
+// parameter names of Ops, per op, so that a message says "dy" rather than
+// "output". A role an op does not list is its own name (MatMul's a, b and c,
+// for instance), and so is every role of an op not in Ops.
+var argNames = map[string]map[string]string{
+	"Conv2d":                {"input": "x", "weights": "w", "output": "y", "bias": "b"},
+	"Conv2dBackwardData":    {"input": "dx", "weights": "w", "output": "dy"},
+	"Conv2dBackwardWeights": {"input": "x", "weights": "dw", "output": "dy", "bias": "db"},
+	"MaxPool2d":             {"input": "x", "output": "y"},
+	"MaxPool2dBackward":     {"input": "dx", "output": "dy"},
+	"AddBias":               {"matrix": "y", "vector": "b"},
+	"BiasGrad":              {"matrix": "dy", "vector": "db"},
+	"ReLU":                  {"input": "x", "operand 1": "y"},
+	"ReLUBackward":          {"input": "y", "operand 1": "dy", "operand 2": "dx"},
+	"Dropout":               {"input": "x", "operand 1": "y", "counters": "ctr"},
+	"DropoutBackward":       {"input": "dy", "operand 1": "dx", "counters": "ctr"},
+	"Argmax":                {"input": "x", "predictions": "pred"},
+	"SGD":                   {"input": "p", "operand 1": "g", "operand 2": "buf"},
+	"Gather":                {"batch": "x", "counters": "ctr"},
+	"Step":                  {"counters": "ctr"},
+}
+
+func argName(op, role string) string {
+	if n, ok := argNames[op][role]; ok {
+		return n
+	}
+	return role
+}
+
+// Absent says whether an optional tensor argument is missing: a nil
+// interface, or a nil pointer (or other nil value) of a backend's type.
+func Absent(t Tensor) bool {
 	if t == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(t); v.Kind() {
+	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan:
+		return v.IsNil()
+	}
+	return false
+}
+
+// want checks that t is present, of dtype dt and, unless dims is 0, of
+// rank dims.
+func want(op, role string, t Tensor, dt DType, dims int) error {
+	name := argName(op, role)
+	if Absent(t) {
 		return fmt.Errorf("%s: %s is missing", op, name)
 	}
 	if t.DType() != dt {
-		return fmt.Errorf("%s: %s is %s, want %s", op, name, t.DType(), dt)
+		return fmt.Errorf("%s: %s is %v%v, want %v", op, name, t.DType(), t.Shape(), dt)
 	}
 	if dims > 0 && len(t.Shape()) != dims {
 		return fmt.Errorf("%s: %s has shape %v, want %d dimensions", op, name, t.Shape(), dims)
@@ -21,9 +70,13 @@ func want(op, name string, t Tensor, dt DType, dims int) error {
 	return nil
 }
 
-func wantShape(op, name string, t Tensor, shape ...int) error {
+// wantShape is want with an exact shape.
+func wantShape(op, role string, t Tensor, dt DType, shape ...int) error {
+	if err := want(op, role, t, dt, 0); err != nil {
+		return err
+	}
 	if !slices.Equal(t.Shape(), shape) {
-		return fmt.Errorf("%s: %s has shape %v, want %v", op, name, t.Shape(), shape)
+		return fmt.Errorf("%s: %s has shape %v, want %v", op, argName(op, role), t.Shape(), shape)
 	}
 	return nil
 }
@@ -46,7 +99,9 @@ type ConvShape struct {
 }
 
 // CheckConv validates x [N,C,H,W], w [K,C,R,S] and the output y
-// [N,K,OH,OW] (y may be nil) and returns the convolution's dimensions.
+// [N,K,OH,OW] (y may be absent) and returns the convolution's dimensions.
+// The backward ops pass their tensors in the same roles: dx or x as the
+// input, w or dw as the weights, dy as the output.
 func CheckConv(op string, x, w, y Tensor, stride, pad int) (ConvShape, error) {
 	if err := firstErr(want(op, "input", x, F32, 4), want(op, "weights", w, F32, 4)); err != nil {
 		return ConvShape{}, err
@@ -56,28 +111,30 @@ func CheckConv(op string, x, w, y Tensor, stride, pad int) (ConvShape, error) {
 	if stride < 1 || pad < 0 {
 		return c, fmt.Errorf("%s: stride %d, padding %d: need stride >= 1 and padding >= 0", op, stride, pad)
 	}
+	in, wn := argName(op, "input"), argName(op, "weights")
 	if ws[1] != c.C {
-		return c, fmt.Errorf("%s: weights %v have %d input channels, the input %v has %d", op, ws, ws[1], xs, c.C)
+		return c, fmt.Errorf("%s: %s %v has %d channels, %s %v expects %d", op, in, xs, c.C, wn, ws, ws[1])
+	}
+	if c.H+2*pad < c.R || c.W+2*pad < c.S {
+		return c, fmt.Errorf("%s: %dx%d kernel of %s %v does not fit %s %v padded by %d", op, c.R, c.S, wn, ws, in, xs, pad)
 	}
 	c.OH = (c.H+2*pad-c.R)/stride + 1
 	c.OW = (c.W+2*pad-c.S)/stride + 1
-	if c.H+2*pad < c.R || c.W+2*pad < c.S {
-		return c, fmt.Errorf("%s: kernel %dx%d is larger than the padded input %dx%d", op, c.R, c.S, c.H+2*pad, c.W+2*pad)
-	}
-	if y != nil {
-		if err := firstErr(want(op, "output", y, F32, 4), wantShape(op, "output", y, c.N, c.K, c.OH, c.OW)); err != nil {
+	if !Absent(y) {
+		if err := wantShape(op, "output", y, F32, c.N, c.K, c.OH, c.OW); err != nil {
 			return c, err
 		}
 	}
 	return c, nil
 }
 
-// CheckBias validates a bias (or its gradient) of k elements; nil is allowed.
+// CheckBias validates a bias (or its gradient) of k elements; an absent one
+// is allowed.
 func CheckBias(op string, b Tensor, k int) error {
-	if b == nil {
+	if Absent(b) {
 		return nil
 	}
-	return firstErr(want(op, "bias", b, F32, 1), wantShape(op, "bias", b, k))
+	return wantShape(op, "bias", b, F32, k)
 }
 
 // PoolShape holds the dimensions of a max-pool.
@@ -85,19 +142,23 @@ type PoolShape struct {
 	N, C, H, W, OH, OW, Kernel, Stride int
 }
 
-// CheckPool validates max-pool's input x, output y and argmax.
+// CheckPool validates max-pool's input x, output y and argmax (the backward
+// op passes dx as the input and dy as the output).
 func CheckPool(op string, x, y, argmax Tensor, kernel, stride int) (PoolShape, error) {
 	if err := firstErr(want(op, "input", x, F32, 4), want(op, "output", y, F32, 4), want(op, "argmax", argmax, U32, 4)); err != nil {
 		return PoolShape{}, err
 	}
 	xs := x.Shape()
 	p := PoolShape{N: xs[0], C: xs[1], H: xs[2], W: xs[3], Kernel: kernel, Stride: stride}
-	if kernel < 1 || stride < 1 || kernel > p.H || kernel > p.W {
-		return p, fmt.Errorf("%s: kernel %d, stride %d on a %dx%d input: need 1 <= kernel <= the input, stride >= 1", op, kernel, stride, p.H, p.W)
+	if kernel < 1 || stride < 1 {
+		return p, fmt.Errorf("%s: kernel %d and stride %d: need both >= 1", op, kernel, stride)
+	}
+	if kernel > p.H || kernel > p.W {
+		return p, fmt.Errorf("%s: kernel %d does not fit %s %v", op, kernel, argName(op, "input"), xs)
 	}
 	p.OH = (p.H-kernel)/stride + 1
 	p.OW = (p.W-kernel)/stride + 1
-	return p, firstErr(wantShape(op, "output", y, p.N, p.C, p.OH, p.OW), wantShape(op, "argmax", argmax, p.N, p.C, p.OH, p.OW))
+	return p, firstErr(wantShape(op, "output", y, F32, p.N, p.C, p.OH, p.OW), wantShape(op, "argmax", argmax, U32, p.N, p.C, p.OH, p.OW))
 }
 
 // CheckMatMul validates c = op(a)·op(b) and returns M, N and K (c is M x N,
@@ -115,19 +176,20 @@ func CheckMatMul(op string, a, b, c Tensor, transA, transB bool) (m, n, k int, e
 		kb, n = n, kb
 	}
 	if kb != k {
-		return m, n, k, fmt.Errorf("%s: inner dimensions differ: a %v (transposed %v), b %v (transposed %v)", op, a.Shape(), transA, b.Shape(), transB)
+		return m, n, k, fmt.Errorf("%s: inner dimensions differ: op(a) is %dx%d (a %v, transA %v), op(b) is %dx%d (b %v, transB %v)",
+			op, m, k, a.Shape(), transA, kb, n, b.Shape(), transB)
 	}
-	return m, n, k, wantShape(op, "c", c, m, n)
+	return m, n, k, wantShape(op, "c", c, F32, m, n)
 }
 
-// CheckRows validates a [N,M] matrix y (any rank >= 2 flattened to N rows)
-// against a vector of M elements and returns N and M.
+// CheckRows validates a matrix y [N,M] against a vector of M elements and
+// returns N and M.
 func CheckRows(op string, y, v Tensor) (n, m int, err error) {
 	if err := firstErr(want(op, "matrix", y, F32, 2), want(op, "vector", v, F32, 1)); err != nil {
 		return 0, 0, err
 	}
 	n, m = y.Shape()[0], y.Shape()[1]
-	return n, m, wantShape(op, "vector", v, m)
+	return n, m, wantShape(op, "vector", v, F32, m)
 }
 
 // CheckSame validates that the float tensors all have a's shape.
@@ -135,12 +197,13 @@ func CheckSame(op string, a Tensor, others ...Tensor) error {
 	if err := want(op, "input", a, F32, 0); err != nil {
 		return err
 	}
-	for _, t := range others {
-		if err := want(op, "operand", t, F32, 0); err != nil {
+	for i, t := range others {
+		role := fmt.Sprintf("operand %d", i+1)
+		if err := want(op, role, t, F32, 0); err != nil {
 			return err
 		}
 		if !slices.Equal(t.Shape(), a.Shape()) {
-			return fmt.Errorf("%s: shapes %v and %v differ", op, a.Shape(), t.Shape())
+			return fmt.Errorf("%s: %s has shape %v, %s has %v", op, argName(op, "input"), a.Shape(), argName(op, role), t.Shape())
 		}
 	}
 	return nil
@@ -156,22 +219,22 @@ func CheckDropout(op string, ctr Tensor, p float32) error {
 
 // CheckCounters validates the U32 [2] counter tensor.
 func CheckCounters(op string, ctr Tensor) error {
-	return firstErr(want(op, "counters", ctr, U32, 1), wantShape(op, "counters", ctr, 2))
+	return wantShape(op, "counters", ctr, U32, 2)
 }
 
 // CheckLoss validates SoftmaxCrossEntropy's arguments and returns N and M.
-// dlogits may be nil.
+// dlogits may be absent.
 func CheckLoss(op string, logits, labels, dlogits, loss, correct Tensor) (n, m int, err error) {
 	if err := firstErr(want(op, "logits", logits, F32, 2), want(op, "labels", labels, U32, 1),
 		want(op, "loss", loss, F32, 1), want(op, "correct", correct, U32, 1)); err != nil {
 		return 0, 0, err
 	}
 	n, m = logits.Shape()[0], logits.Shape()[1]
-	if err := firstErr(wantShape(op, "labels", labels, n), wantShape(op, "loss", loss, 1), wantShape(op, "correct", correct, 1)); err != nil {
+	if err := firstErr(wantShape(op, "labels", labels, U32, n), wantShape(op, "loss", loss, F32, 1), wantShape(op, "correct", correct, U32, 1)); err != nil {
 		return n, m, err
 	}
-	if dlogits != nil {
-		return n, m, CheckSame(op, logits, dlogits)
+	if !Absent(dlogits) {
+		return n, m, wantShape(op, "dlogits", dlogits, F32, n, m)
 	}
 	return n, m, nil
 }
@@ -182,13 +245,18 @@ func CheckArgmax(op string, x, pred Tensor) (n, m int, err error) {
 		return 0, 0, err
 	}
 	n, m = x.Shape()[0], x.Shape()[1]
-	return n, m, wantShape(op, "predictions", pred, n)
+	return n, m, wantShape(op, "predictions", pred, U32, n)
 }
 
 // CheckSGD validates a parameter, its gradient and momentum buffer and the
-// hyperparameters.
+// hyperparameters. The buffer may be absent only when Momentum is 0: it
+// would then only ever hold the last gradient.
 func CheckSGD(op string, p, g, buf Tensor, o SGDParams) error {
-	if err := CheckSame(op, p, g, buf); err != nil {
+	ts := []Tensor{g, buf}
+	if o.Momentum == 0 && Absent(buf) {
+		ts = ts[:1]
+	}
+	if err := CheckSame(op, p, ts...); err != nil {
 		return err
 	}
 	if !(o.LR >= 0) || !(o.Momentum >= 0 && o.Momentum < 1) || !(o.WeightDecay >= 0) {
@@ -203,11 +271,9 @@ func CheckGather(op string, records, indices, ctr, x, labels Tensor, o GatherPar
 		CheckCounters(op, ctr), want(op, "batch", x, F32, 4), want(op, "labels", labels, U32, 1)); err != nil {
 		return 0, err
 	}
-	if records.Shape()[1] != RecordSize {
-		return 0, fmt.Errorf("%s: records %v: want %d bytes a record", op, records.Shape(), RecordSize)
-	}
 	n := x.Shape()[0]
-	if err := firstErr(wantShape(op, "batch", x, n, 3, ImageSide, ImageSide), wantShape(op, "labels", labels, n)); err != nil {
+	if err := firstErr(wantShape(op, "records", records, U8, records.Shape()[0], RecordSize),
+		wantShape(op, "batch", x, F32, n, 3, ImageSide, ImageSide), wantShape(op, "labels", labels, U32, n)); err != nil {
 		return n, err
 	}
 	if o.Pad < 0 || o.Pad > ImageSide {

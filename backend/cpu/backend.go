@@ -141,11 +141,11 @@ func (b *Backend) Close() error { return nil }
 // own converts an interface tensor to this backend's type, so that a tensor of
 // another backend is a clear error rather than a panic.
 func own(t backend.Tensor) (*Tensor, error) {
-	if t == nil {
+	if backend.Absent(t) {
 		return nil, errors.New("nil tensor")
 	}
 	ct, ok := t.(*Tensor)
-	if !ok || ct == nil {
+	if !ok {
 		return nil, fmt.Errorf("%T is not a cpu tensor", t)
 	}
 	return ct, nil

@@ -4,27 +4,10 @@ import (
 	"github.com/vkcnn/vkcnn/backend"
 )
 
-// convGeometry checks the image tensor img [N,C,H,W] and filter tensor f
-// [K,C,R,S] shared by the three convolution ops and derives the output size.
-func (p *Program) convGeometry(op, imgName string, img *Tensor, fName string, f *Tensor, stride, pad int) (convGeom, bool) {
-	if p.err != nil {
-		return convGeom{}, false
-	}
-	if stride < 1 || pad < 0 {
-		p.fail(op, "stride %d and pad %d: want stride >= 1, pad >= 0", stride, pad)
-		return convGeom{}, false
-	}
-	n, c, h, w := img.shape[0], img.shape[1], img.shape[2], img.shape[3]
-	k, fc, r, s := f.shape[0], f.shape[1], f.shape[2], f.shape[3]
-	if fc != c {
-		p.fail(op, "%s %v has %d channels, %s %v expects %d", imgName, img.shape, c, fName, f.shape, fc)
-		return convGeom{}, false
-	}
-	if h+2*pad < r || w+2*pad < s {
-		p.fail(op, "%dx%d kernel of %s %v does not fit %s %v padded by %d", r, s, fName, f.shape, imgName, img.shape, pad)
-		return convGeom{}, false
-	}
-	return newConvGeom(n, c, h, w, k, r, s, stride, pad), true
+// geometry is the CPU's view of a convolution that backend.CheckConv has
+// accepted.
+func geometry(s backend.ConvShape) convGeom {
+	return newConvGeom(s.N, s.C, s.H, s.W, s.K, s.R, s.S, s.Stride, s.Pad)
 }
 
 // convScratch returns worker w's column matrix and, in the row layout, its HWC
@@ -44,15 +27,15 @@ func (p *Program) Conv2d(x, w, b, y backend.Tensor, stride, pad int) {
 	if !p.start(op) {
 		return
 	}
-	xt := p.arg(op, "x", x, backend.F32, 4)
-	wt := p.arg(op, "w", w, backend.F32, 4)
-	bt := p.optArg(op, "b", b, backend.F32, 1)
-	yt := p.arg(op, "y", y, backend.F32, 4)
-	g, ok := p.convGeometry(op, "x", xt, "w", wt, stride, pad)
-	if !ok || !p.wantShape(op, "y", yt, g.N, g.K, g.OH, g.OW) ||
-		(bt != nil && !p.wantShape(op, "b", bt, g.K)) || !p.distinct(op, "y", yt, "x", xt) {
+	s, err := backend.CheckConv(op, x, w, y, stride, pad)
+	if !p.check(err) || !p.check(backend.CheckBias(op, b, s.K)) {
 		return
 	}
+	xt, wt, bt, yt := p.tensor(op, "x", x), p.tensor(op, "w", w), p.optTensor(op, "b", b), p.tensor(op, "y", y)
+	if p.err != nil || !p.distinct(op, "y", yt, "x", xt) {
+		return
+	}
+	g := geometry(s)
 	parts := min(p.workers, g.N)
 	p.reserve(parts, g.scratchSize())
 	var wp []float32 // weights in the row layout's order
@@ -113,13 +96,15 @@ func (p *Program) Conv2dBackwardData(dy, w, dx backend.Tensor, stride, pad int) 
 	if !p.start(op) {
 		return
 	}
-	dyt := p.arg(op, "dy", dy, backend.F32, 4)
-	wt := p.arg(op, "w", w, backend.F32, 4)
-	dxt := p.arg(op, "dx", dx, backend.F32, 4)
-	g, ok := p.convGeometry(op, "dx", dxt, "w", wt, stride, pad)
-	if !ok || !p.wantShape(op, "dy", dyt, g.N, g.K, g.OH, g.OW) || !p.distinct(op, "dx", dxt, "dy", dyt) {
+	s, err := backend.CheckConv(op, dx, w, dy, stride, pad)
+	if !p.check(err) {
 		return
 	}
+	dyt, wt, dxt := p.tensor(op, "dy", dy), p.tensor(op, "w", w), p.tensor(op, "dx", dx)
+	if p.err != nil || !p.distinct(op, "dx", dxt, "dy", dyt) {
+		return
+	}
+	g := geometry(s)
 	parts := min(p.workers, g.N)
 	p.reserve(parts, g.scratchSize())
 	var wp []float32
@@ -175,16 +160,15 @@ func (p *Program) Conv2dBackwardWeights(x, dy, dw, db backend.Tensor, stride, pa
 	if !p.start(op) {
 		return
 	}
-	xt := p.arg(op, "x", x, backend.F32, 4)
-	dyt := p.arg(op, "dy", dy, backend.F32, 4)
-	dwt := p.arg(op, "dw", dw, backend.F32, 4)
-	dbt := p.optArg(op, "db", db, backend.F32, 1)
-	g, ok := p.convGeometry(op, "x", xt, "dw", dwt, stride, pad)
-	if !ok || !p.wantShape(op, "dy", dyt, g.N, g.K, g.OH, g.OW) ||
-		(dbt != nil && !p.wantShape(op, "db", dbt, g.K)) ||
-		!p.distinct(op, "dw", dwt, "x", xt) || !p.distinct(op, "dw", dwt, "dy", dyt) {
+	s, err := backend.CheckConv(op, x, dw, dy, stride, pad)
+	if !p.check(err) || !p.check(backend.CheckBias(op, db, s.K)) {
 		return
 	}
+	xt, dyt, dwt, dbt := p.tensor(op, "x", x), p.tensor(op, "dy", dy), p.tensor(op, "dw", dw), p.optTensor(op, "db", db)
+	if p.err != nil || !p.distinct(op, "dw", dwt, "x", xt) || !p.distinct(op, "dw", dwt, "dy", dyt) {
+		return
+	}
+	g := geometry(s)
 	parts := min(p.workers, g.N)
 	p.reserve(parts, g.scratchSize())
 	// partial[w] is worker w's sum. In the column layouts worker 0 sums

@@ -6,31 +6,17 @@ import (
 	"github.com/vkcnn/vkcnn/backend"
 )
 
-// sameShapes fails unless every tensor has the shape of the first; the
-// elementwise ops insist on it (rather than equal lengths) because a shape
-// mismatch there is almost always a wiring mistake.
-func (p *Program) sameShapes(op string, names []string, ts ...*Tensor) bool {
-	if p.err != nil {
-		return false
-	}
-	for i, t := range ts[1:] {
-		if !equalShape(t.shape, ts[0].shape) {
-			p.fail(op, "%s has shape %v, %s has %v", names[0], ts[0].shape, names[i+1], t.shape)
-			return false
-		}
-	}
-	return true
-}
-
 // ReLU records y = max(x, 0); y may be x.
 func (p *Program) ReLU(x, y backend.Tensor) {
 	const op = "ReLU"
 	if !p.start(op) {
 		return
 	}
-	xt := p.arg(op, "x", x, backend.F32, 0)
-	yt := p.arg(op, "y", y, backend.F32, 0)
-	if !p.sameShapes(op, []string{"x", "y"}, xt, yt) {
+	if !p.check(backend.CheckSame(op, x, y)) {
+		return
+	}
+	xt, yt := p.tensor(op, "x", x), p.tensor(op, "y", y)
+	if p.err != nil {
 		return
 	}
 	run := parallelFor(p.workers, xt.n, func(lo, hi int) {
@@ -48,10 +34,11 @@ func (p *Program) ReLUBackward(y, dy, dx backend.Tensor) {
 	if !p.start(op) {
 		return
 	}
-	yt := p.arg(op, "y", y, backend.F32, 0)
-	dyt := p.arg(op, "dy", dy, backend.F32, 0)
-	dxt := p.arg(op, "dx", dx, backend.F32, 0)
-	if !p.sameShapes(op, []string{"y", "dy", "dx"}, yt, dyt, dxt) {
+	if !p.check(backend.CheckSame(op, y, dy, dx)) {
+		return
+	}
+	yt, dyt, dxt := p.tensor(op, "y", y), p.tensor(op, "dy", dy), p.tensor(op, "dx", dx)
+	if p.err != nil {
 		return
 	}
 	run := parallelFor(p.workers, yt.n, func(lo, hi int) {
@@ -61,15 +48,6 @@ func (p *Program) ReLUBackward(y, dy, dx backend.Tensor) {
 		}
 	})
 	p.add(func() error { run(); return nil })
-}
-
-// counters checks the ctr argument: U32 [2], step then batch.
-func (p *Program) counters(op string, ctr backend.Tensor) *Tensor {
-	t := p.arg(op, "ctr", ctr, backend.U32, 1)
-	if p.err == nil && !p.wantShape(op, "ctr", t, 2) {
-		return nil
-	}
-	return t
 }
 
 // Dropout records y = x/(1-p) where backend.Keep keeps flat element i at step
@@ -90,14 +68,11 @@ func (p *Program) dropout(op, inName, outName string, in, out, ctr backend.Tenso
 	if !p.start(op) {
 		return
 	}
-	it := p.arg(op, inName, in, backend.F32, 0)
-	ot := p.arg(op, outName, out, backend.F32, 0)
-	ct := p.counters(op, ctr)
-	if !p.sameShapes(op, []string{inName, outName}, it, ot) {
+	if !p.check(backend.CheckSame(op, in, out)) || !p.check(backend.CheckDropout(op, ctr, prob)) {
 		return
 	}
-	if !(prob >= 0 && prob < 1) {
-		p.fail(op, "probability %v: want 0 <= p < 1", prob)
+	it, ot, ct := p.tensor(op, inName, in), p.tensor(op, outName, out), p.tensor(op, "ctr", ctr)
+	if p.err != nil {
 		return
 	}
 	if prob == 0 {

@@ -14,24 +14,16 @@ func (p *Program) Gather(records, indices, ctr, x, labels backend.Tensor, o back
 	if !p.start(op) {
 		return
 	}
-	rt := p.arg(op, "records", records, backend.U8, 2)
-	it := p.arg(op, "indices", indices, backend.U32, 1)
-	ct := p.counters(op, ctr)
-	xt := p.arg(op, "x", x, backend.F32, 4)
-	lt := p.arg(op, "labels", labels, backend.U32, 1)
+	n, err := backend.CheckGather(op, records, indices, ctr, x, labels, o)
+	if !p.check(err) {
+		return
+	}
+	rt, it, ct := p.tensor(op, "records", records), p.tensor(op, "indices", indices), p.tensor(op, "ctr", ctr)
+	xt, lt := p.tensor(op, "x", x), p.tensor(op, "labels", labels)
 	if p.err != nil {
 		return
 	}
 	const side = backend.ImageSide
-	n := xt.shape[0]
-	if !p.wantShape(op, "records", rt, rt.shape[0], backend.RecordSize) ||
-		!p.wantShape(op, "x", xt, n, 3, side, side) || !p.wantShape(op, "labels", lt, n) {
-		return
-	}
-	if o.Pad < 0 {
-		p.fail(op, "negative Pad %d", o.Pad)
-		return
-	}
 	var lut [3][256]float32
 	for c := range 3 {
 		for v := range 256 {
@@ -98,7 +90,10 @@ func (p *Program) Step(ctr backend.Tensor) {
 	if !p.start(op) {
 		return
 	}
-	ct := p.counters(op, ctr)
+	if !p.check(backend.CheckCounters(op, ctr)) {
+		return
+	}
+	ct := p.tensor(op, "ctr", ctr)
 	if p.err != nil {
 		return
 	}

@@ -17,17 +17,13 @@ func (p *Program) SoftmaxCrossEntropy(logits, labels, dlogits, loss, correct bac
 	if !p.start(op) {
 		return
 	}
-	xt := p.arg(op, "logits", logits, backend.F32, 2)
-	lt := p.arg(op, "labels", labels, backend.U32, 1)
-	dt := p.optArg(op, "dlogits", dlogits, backend.F32, 2)
-	losst := p.arg(op, "loss", loss, backend.F32, 1)
-	ct := p.arg(op, "correct", correct, backend.U32, 1)
-	if p.err != nil {
+	n, m, err := backend.CheckLoss(op, logits, labels, dlogits, loss, correct)
+	if !p.check(err) {
 		return
 	}
-	n, m := xt.shape[0], xt.shape[1]
-	if !p.wantShape(op, "labels", lt, n) || (dt != nil && !p.wantShape(op, "dlogits", dt, n, m)) ||
-		!p.wantShape(op, "loss", losst, 1) || !p.wantShape(op, "correct", ct, 1) {
+	xt, lt, dt := p.tensor(op, "logits", logits), p.tensor(op, "labels", labels), p.optTensor(op, "dlogits", dlogits)
+	losst, ct := p.tensor(op, "loss", loss), p.tensor(op, "correct", correct)
+	if p.err != nil {
 		return
 	}
 	invN := 1 / float64(n)
@@ -80,12 +76,14 @@ func (p *Program) Argmax(x, pred backend.Tensor) {
 	if !p.start(op) {
 		return
 	}
-	xt := p.arg(op, "x", x, backend.F32, 2)
-	pt := p.arg(op, "pred", pred, backend.U32, 1)
-	if p.err != nil || !p.wantShape(op, "pred", pt, xt.shape[0]) {
+	_, m, err := backend.CheckArgmax(op, x, pred)
+	if !p.check(err) {
 		return
 	}
-	m := xt.shape[1]
+	xt, pt := p.tensor(op, "x", x), p.tensor(op, "pred", pred)
+	if p.err != nil {
+		return
+	}
 	p.add(func() error {
 		for i := range pt.u {
 			row := xt.f[i*m:][:m]

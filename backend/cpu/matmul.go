@@ -12,26 +12,12 @@ func (p *Program) MatMul(a, b, c backend.Tensor, transA, transB bool) {
 	if !p.start(op) {
 		return
 	}
-	at := p.arg(op, "a", a, backend.F32, 2)
-	bt := p.arg(op, "b", b, backend.F32, 2)
-	ct := p.arg(op, "c", c, backend.F32, 2)
-	if p.err != nil {
+	m, n, k, err := backend.CheckMatMul(op, a, b, c, transA, transB)
+	if !p.check(err) {
 		return
 	}
-	m, k := at.shape[0], at.shape[1]
-	if transA {
-		m, k = k, m
-	}
-	kb, n := bt.shape[0], bt.shape[1]
-	if transB {
-		kb, n = n, kb
-	}
-	if k != kb {
-		p.fail(op, "inner dimensions differ: op(a) is %dx%d (a %v, transA %v), op(b) is %dx%d (b %v, transB %v)",
-			m, k, at.shape, transA, kb, n, bt.shape, transB)
-		return
-	}
-	if !p.wantShape(op, "c", ct, m, n) || !p.distinct(op, "c", ct, "a", at) || !p.distinct(op, "c", ct, "b", bt) {
+	at, bt, ct := p.tensor(op, "a", a), p.tensor(op, "b", b), p.tensor(op, "c", c)
+	if p.err != nil || !p.distinct(op, "c", ct, "a", at) || !p.distinct(op, "c", ct, "b", bt) {
 		return
 	}
 	mm := newGemm(transA, transB, m, n, k, at.shape[1], bt.shape[1], n)
@@ -51,12 +37,14 @@ func (p *Program) AddBias(y, b backend.Tensor) {
 	if !p.start(op) {
 		return
 	}
-	yt := p.arg(op, "y", y, backend.F32, 2)
-	bt := p.arg(op, "b", b, backend.F32, 1)
-	if p.err != nil || !p.wantShape(op, "b", bt, yt.shape[1]) {
+	_, m, err := backend.CheckRows(op, y, b)
+	if !p.check(err) {
 		return
 	}
-	m := yt.shape[1]
+	yt, bt := p.tensor(op, "y", y), p.tensor(op, "b", b)
+	if p.err != nil {
+		return
+	}
 	p.add(func() error {
 		for i := 0; i < len(yt.f); i += m {
 			row := yt.f[i:][:m]
@@ -76,12 +64,14 @@ func (p *Program) BiasGrad(dy, db backend.Tensor) {
 	if !p.start(op) {
 		return
 	}
-	dyt := p.arg(op, "dy", dy, backend.F32, 2)
-	dbt := p.arg(op, "db", db, backend.F32, 1)
-	if p.err != nil || !p.wantShape(op, "db", dbt, dyt.shape[1]) {
+	_, m, err := backend.CheckRows(op, dy, db)
+	if !p.check(err) {
 		return
 	}
-	m := dyt.shape[1]
+	dyt, dbt := p.tensor(op, "dy", dy), p.tensor(op, "db", db)
+	if p.err != nil {
+		return
+	}
 	acc := make([]float64, m)
 	p.add(func() error {
 		clear(acc)

@@ -7,24 +7,6 @@ import (
 	"github.com/vkcnn/vkcnn/backend"
 )
 
-// poolGeometry checks kernel and stride against an input [N,C,H,W] and
-// returns the output plane size.
-func (p *Program) poolGeometry(op string, in *Tensor, kernel, stride int) (oh, ow int, ok bool) {
-	if p.err != nil {
-		return 0, 0, false
-	}
-	if kernel < 1 || stride < 1 {
-		p.fail(op, "kernel %d and stride %d: want both >= 1", kernel, stride)
-		return 0, 0, false
-	}
-	h, w := in.shape[2], in.shape[3]
-	if kernel > h || kernel > w {
-		p.fail(op, "kernel %d does not fit the input %v", kernel, in.shape)
-		return 0, 0, false
-	}
-	return (h-kernel)/stride + 1, (w-kernel)/stride + 1, true
-}
-
 // MaxPool2d records the max over each window and where it was found. Planes
 // are independent, so they are split among the workers.
 func (p *Program) MaxPool2d(x, y, argmax backend.Tensor, kernel, stride int) {
@@ -32,18 +14,15 @@ func (p *Program) MaxPool2d(x, y, argmax backend.Tensor, kernel, stride int) {
 	if !p.start(op) {
 		return
 	}
-	xt := p.arg(op, "x", x, backend.F32, 4)
-	yt := p.arg(op, "y", y, backend.F32, 4)
-	at := p.arg(op, "argmax", argmax, backend.U32, 4)
-	oh, ow, ok := p.poolGeometry(op, xt, kernel, stride)
-	if !ok {
+	s, err := backend.CheckPool(op, x, y, argmax, kernel, stride)
+	if !p.check(err) {
 		return
 	}
-	n, c, h, w := xt.shape[0], xt.shape[1], xt.shape[2], xt.shape[3]
-	if !p.wantShape(op, "y", yt, n, c, oh, ow) || !p.wantShape(op, "argmax", at, n, c, oh, ow) ||
-		!p.distinct(op, "y", yt, "x", xt) {
+	xt, yt, at := p.tensor(op, "x", x), p.tensor(op, "y", y), p.tensor(op, "argmax", argmax)
+	if p.err != nil || !p.distinct(op, "y", yt, "x", xt) {
 		return
 	}
+	n, c, h, w, oh, ow := s.N, s.C, s.H, s.W, s.OH, s.OW
 	hw, ohw := h*w, oh*ow
 	planes := n * c
 	parts := min(elementParts(p.workers, planes*hw), planes)
@@ -69,18 +48,15 @@ func (p *Program) MaxPool2dBackward(dy, argmax, dx backend.Tensor, kernel, strid
 	if !p.start(op) {
 		return
 	}
-	dyt := p.arg(op, "dy", dy, backend.F32, 4)
-	at := p.arg(op, "argmax", argmax, backend.U32, 4)
-	dxt := p.arg(op, "dx", dx, backend.F32, 4)
-	oh, ow, ok := p.poolGeometry(op, dxt, kernel, stride)
-	if !ok {
+	s, err := backend.CheckPool(op, dx, dy, argmax, kernel, stride)
+	if !p.check(err) {
 		return
 	}
-	n, c, h, w := dxt.shape[0], dxt.shape[1], dxt.shape[2], dxt.shape[3]
-	if !p.wantShape(op, "dy", dyt, n, c, oh, ow) || !p.wantShape(op, "argmax", at, n, c, oh, ow) ||
-		!p.distinct(op, "dx", dxt, "dy", dyt) {
+	dyt, at, dxt := p.tensor(op, "dy", dy), p.tensor(op, "argmax", argmax), p.tensor(op, "dx", dx)
+	if p.err != nil || !p.distinct(op, "dx", dxt, "dy", dyt) {
 		return
 	}
+	n, c, h, w, oh, ow := s.N, s.C, s.H, s.W, s.OH, s.OW
 	hw, ohw := h*w, oh*ow
 	planes := n * c
 	parts := elementParts(p.workers, planes*hw)

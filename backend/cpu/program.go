@@ -85,10 +85,20 @@ func (p *Program) fail(op, format string, args ...any) {
 	}
 }
 
-// arg checks one tensor argument's backend, dtype and rank (rank 0 means any).
-// It returns nil once the program has an error, so ops check p.err after
-// fetching all their arguments.
-func (p *Program) arg(op, name string, t backend.Tensor, dt backend.DType, rank int) *Tensor {
+// check records the error of a backend.Check function, the same argument
+// rules the Vulkan backend applies, and says whether the op may go on.
+func (p *Program) check(err error) bool {
+	if err != nil && p.err == nil {
+		p.err = fmt.Errorf("cpu: %w", err)
+	}
+	return p.err == nil
+}
+
+// tensor converts an argument that the op's backend.Check function has
+// accepted to this backend's tensor: a missing tensor, or one of another
+// backend, is an error rather than a panic. It returns nil once the program
+// has an error, so ops check p.err after fetching all their arguments.
+func (p *Program) tensor(op, name string, t backend.Tensor) *Tensor {
 	if p.err != nil {
 		return nil
 	}
@@ -97,38 +107,16 @@ func (p *Program) arg(op, name string, t backend.Tensor, dt backend.DType, rank 
 		p.fail(op, "%s: %v", name, err)
 		return nil
 	}
-	if ct.dtype != dt {
-		p.fail(op, "%s is %v, want %v", name, ct, dt)
-		return nil
-	}
-	if rank > 0 && len(ct.shape) != rank {
-		p.fail(op, "%s has shape %v, want %d dimensions", name, ct.shape, rank)
-		return nil
-	}
 	return ct
 }
 
-// optArg is arg for tensors the op may go without (nil, typed or not).
-func (p *Program) optArg(op, name string, t backend.Tensor, dt backend.DType, rank int) *Tensor {
-	if t == nil {
+// optTensor is tensor for an argument the op may go without: an absent one
+// (nil, typed or not) gives nil.
+func (p *Program) optTensor(op, name string, t backend.Tensor) *Tensor {
+	if backend.Absent(t) {
 		return nil
 	}
-	if ct, ok := t.(*Tensor); ok && ct == nil {
-		return nil
-	}
-	return p.arg(op, name, t, dt, rank)
-}
-
-// wantShape fails unless t has exactly the given shape.
-func (p *Program) wantShape(op, name string, t *Tensor, shape ...int) bool {
-	if p.err != nil {
-		return false
-	}
-	if !equalShape(t.shape, shape) {
-		p.fail(op, "%s has shape %v, want %v", name, t.shape, shape)
-		return false
-	}
-	return true
+	return p.tensor(op, name, t)
 }
 
 // distinct fails if an output shares storage with an input the op reads

@@ -41,7 +41,7 @@ func TestProgramErrors(t *testing.T) {
 		{"matmul inner", func(p backend.Program) { p.MatMul(f(3, 4), f(5, 6), f(3, 6), false, false) }, "inner dimensions differ"},
 		{"matmul output", func(p backend.Program) { p.MatMul(f(3, 4), f(6, 4), f(3, 4), false, true) }, "c has shape [3 4], want [3 6]"},
 		{"matmul dtype", func(p backend.Program) { p.MatMul(u(3, 4), f(4, 6), f(3, 6), false, false) }, "a is uint32[3 4], want float32"},
-		{"nil tensor", func(p backend.Program) { p.MatMul(nil, f(4, 6), f(3, 6), false, false) }, "nil tensor"},
+		{"nil tensor", func(p backend.Program) { p.MatMul(nil, f(4, 6), f(3, 6), false, false) }, "MatMul: a is missing"},
 		{"foreign tensor", func(p backend.Program) { p.ReLU(foreign{}, f(1)) }, "not a cpu tensor"},
 		{"add bias", func(p backend.Program) { p.AddBias(f(3, 4), f(3)) }, "AddBias: b has shape [3], want [4]"},
 		{"bias grad", func(p backend.Program) { p.BiasGrad(f(3, 4), f(3)) }, "BiasGrad"},
@@ -57,7 +57,7 @@ func TestProgramErrors(t *testing.T) {
 		{"softmax loss", func(p backend.Program) { p.SoftmaxCrossEntropy(f(4, 10), u(4), nil, f(2), u(1)) }, "loss has shape [2], want [1]"},
 		{"argmax", func(p backend.Program) { p.Argmax(f(4, 10), u(5)) }, "Argmax"},
 		{"sgd shapes", func(p backend.Program) { p.SGD(f(4), f(5), f(4), backend.SGDParams{LR: 1}) }, "SGD: p has shape [4], g has [5]"},
-		{"sgd needs buf", func(p backend.Program) { p.SGD(f(4), f(4), nil, backend.SGDParams{LR: 1, Momentum: 0.9}) }, "SGD: buf: nil tensor"},
+		{"sgd needs buf", func(p backend.Program) { p.SGD(f(4), f(4), nil, backend.SGDParams{LR: 1, Momentum: 0.9}) }, "SGD: buf is missing"},
 		{"gather x", func(p backend.Program) {
 			r, _ := b.NewTensor(backend.U8, 2, backend.RecordSize)
 			p.Gather(r, u(4), ctr, f(2, 3, 32, 31), u(2), backend.GatherParams{})
@@ -67,6 +67,13 @@ func TestProgramErrors(t *testing.T) {
 			p.Gather(r, u(4), ctr, f(2, 3, 32, 32), u(2), backend.GatherParams{})
 		}, "records has shape [2 3072], want [2 3073]"},
 		{"step", func(p backend.Program) { p.Step(f(2)) }, "Step: ctr is float32[2], want uint32"},
+		// Rules the CPU shares with the Vulkan backend through backend.Check*.
+		{"typed nil tensor", func(p backend.Program) { p.ReLU((*Tensor)(nil), f(1)) }, "ReLU: x is missing"},
+		{"sgd hyperparameters", func(p backend.Program) { p.SGD(f(4), f(4), nil, backend.SGDParams{LR: -1}) }, "SGD: lr -1"},
+		{"gather pad", func(p backend.Program) {
+			r, _ := b.NewTensor(backend.U8, 2, backend.RecordSize)
+			p.Gather(r, u(4), ctr, f(2, 3, 32, 32), u(2), backend.GatherParams{Pad: backend.ImageSide + 1})
+		}, "Gather: crop padding 33"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

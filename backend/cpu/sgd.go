@@ -9,22 +9,18 @@ import (
 //
 //	g += wd·p; buf = momentum·buf + g; g = nesterov ? g + momentum·buf : buf; p -= lr·g
 //
-// buf may be nil when Momentum is 0, since buf then equals g. g is only read.
+// buf may be absent when Momentum is 0 (see backend.CheckSGD), since buf
+// then equals g. g is only read.
 func (p *Program) SGD(param, grad, buf backend.Tensor, o backend.SGDParams) {
 	const op = "SGD"
 	if !p.start(op) {
 		return
 	}
-	pt := p.arg(op, "p", param, backend.F32, 0)
-	gt := p.arg(op, "g", grad, backend.F32, 0)
-	var bt *Tensor
-	if o.Momentum != 0 {
-		bt = p.arg(op, "buf", buf, backend.F32, 0)
-	} else {
-		bt = p.optArg(op, "buf", buf, backend.F32, 0)
+	if !p.check(backend.CheckSGD(op, param, grad, buf, o)) {
+		return
 	}
-	if p.err != nil || !p.sameShapes(op, []string{"p", "g"}, pt, gt) ||
-		(bt != nil && !p.sameShapes(op, []string{"p", "buf"}, pt, bt)) {
+	pt, gt, bt := p.tensor(op, "p", param), p.tensor(op, "g", grad), p.optTensor(op, "buf", buf)
+	if p.err != nil {
 		return
 	}
 	lr, mom, wd, nesterov := o.LR, o.Momentum, o.WeightDecay, o.Nesterov

@@ -76,15 +76,3 @@ func checkShape(shape []int) (int, error) {
 	}
 	return n, nil
 }
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}

@@ -17,16 +17,6 @@ func init() {
 	register("conv_backward_weights", 84, gpu.Read, gpu.Read, gpu.Write, gpu.Write, gpu.Write)
 }
 
-// absent says whether an optional tensor argument is missing, as a nil
-// interface or a typed nil.
-func absent(t backend.Tensor) bool {
-	if t == nil {
-		return true
-	}
-	vt, ok := t.(*Tensor)
-	return ok && vt == nil
-}
-
 // Conv2d records y = conv(x, w) + b; b may be nil for no bias.
 func (p *Program) Conv2d(x, w, b, y backend.Tensor, stride, pad int) {
 	p.conv2d(p.b.gemmVariant(), x, w, b, y, stride, pad)
@@ -41,7 +31,7 @@ func (p *Program) conv2d(v gemmVariant, x, w, b, y backend.Tensor, stride, pad i
 	if !p.ok(err) {
 		return
 	}
-	hasBias := !absent(b)
+	hasBias := !backend.Absent(b)
 	if hasBias && !p.ok(backend.CheckBias(op, b, s.K)) {
 		return
 	}
@@ -97,7 +87,7 @@ func (p *Program) conv2dBackwardWeights(v gemmVariant, x, dy, dw, db backend.Ten
 	if !p.ok(err) {
 		return
 	}
-	hasBias := !absent(db)
+	hasBias := !backend.Absent(db)
 	if hasBias && !p.ok(backend.CheckBias(op, db, s.K)) {
 		return
 	}

@@ -31,16 +31,6 @@ func init() {
 	register("dropout", 16, gpu.Read, gpu.Write, gpu.Read)
 }
 
-// isNil says whether an optional tensor argument is absent, as a nil
-// interface or a typed nil.
-func isNil(t backend.Tensor) bool {
-	if t == nil {
-		return true
-	}
-	vt, ok := t.(*Tensor)
-	return ok && vt == nil
-}
-
 // ReLU records y = max(x, 0). y may be x.
 func (p *Program) ReLU(x, y backend.Tensor) {
 	if !p.ok(backend.CheckSame("ReLU", x, y)) {

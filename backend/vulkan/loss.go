@@ -21,7 +21,7 @@ func init() {
 // runs give the same bits. A label >= M (an error on the CPU) makes the loss
 // NaN instead of reading past its row.
 func (p *Program) SoftmaxCrossEntropy(logits, labels, dlogits, loss, correct backend.Tensor) {
-	if isNil(dlogits) {
+	if backend.Absent(dlogits) {
 		dlogits = nil
 	}
 	n, m, err := backend.CheckLoss("SoftmaxCrossEntropy", logits, labels, dlogits, loss, correct)

@@ -11,19 +11,13 @@ func init() {
 
 // SGD records PyTorch's SGD update (dampening 0) of p from g and the
 // momentum buffer buf, one invocation per element, rounding every step as
-// the CPU's float32 code does. buf may be nil when Momentum is 0, as on the
-// CPU: the buffer would only ever hold the last gradient.
+// the CPU's float32 code does. buf may be absent when Momentum is 0 (see
+// backend.CheckSGD): the buffer would only ever hold the last gradient.
 func (p *Program) SGD(param, grad, buf backend.Tensor, o backend.SGDParams) {
-	hasBuf := !isNil(buf)
-	if !hasBuf && o.Momentum == 0 {
-		// grad stands in for buf's shape check.
-		buf = nil
-		if !p.ok(backend.CheckSGD("SGD", param, grad, grad, o)) {
-			return
-		}
-	} else if !p.ok(backend.CheckSGD("SGD", param, grad, buf, o)) {
+	if !p.ok(backend.CheckSGD("SGD", param, grad, buf, o)) {
 		return
 	}
+	hasBuf := !backend.Absent(buf)
 	bind := buf
 	if !hasBuf {
 		// The kernel never touches it; p is already bound read-write.
