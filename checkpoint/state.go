@@ -16,6 +16,7 @@ import (
 // File names of the training state inside a run's --out directory, beside
 // model.safetensors.
 const (
+	ModelFile     = "model.safetensors"
 	StateFile     = "state.json"
 	OptimizerFile = "optimizer.safetensors"
 )
@@ -51,6 +52,9 @@ type State struct {
 	// Momenta are the SGD momentum buffers, one per parameter, named after
 	// it with a ".momentum" suffix (conv1.weight.momentum).
 	Momenta []Tensor
+	// Weights are the model's parameters, saved as ModelFile (a plain
+	// state_dict that PyTorch and vkcnn eval read too).
+	Weights []Tensor
 }
 
 // stateJSON is state.json's layout; its field names are the file format.
@@ -66,10 +70,11 @@ type stateJSON struct {
 	Augment     bool    `json:"augment"`
 }
 
-// SaveState writes s into the directory dir as optimizer.safetensors (the
-// momenta) and then state.json (the scalars), each atomically. Both record
-// s.Step, so if a crash falls between the two renames LoadState refuses the
-// mismatched pair instead of resuming with momenta from another step.
+// SaveState writes s into the directory dir as model.safetensors (the
+// weights), optimizer.safetensors (the momenta) and then state.json (the
+// scalars), each atomically. All three record s.Step, so if a crash falls
+// between the renames LoadState refuses the mismatched files instead of
+// resuming with weights or momenta from another step.
 func SaveState(dir string, s State) error {
 	js, err := json.MarshalIndent(stateJSON{
 		Version:     stateVersion,
@@ -88,6 +93,9 @@ func SaveState(dir string, s State) error {
 	js = append(js, '\n')
 
 	meta := map[string]string{"format": "pt", stepKey: strconv.FormatUint(s.Step, 10)}
+	if err := save(filepath.Join(dir, ModelFile), s.Weights, meta); err != nil {
+		return fmt.Errorf("save the model: %w", err)
+	}
 	if err := save(filepath.Join(dir, OptimizerFile), s.Momenta, meta); err != nil {
 		return fmt.Errorf("save optimizer state: %w", err)
 	}
@@ -133,26 +141,21 @@ func LoadState(dir string) (State, error) {
 	if err != nil {
 		return State{}, fmt.Errorf("read optimizer state: %w", err)
 	}
-	f, err := parse(optPath, buf)
+	momenta, err := stepTensors(optPath, buf, sj.Step, statePath)
 	if err != nil {
 		return State{}, err
 	}
-	if got, want := f.meta[stepKey], strconv.FormatUint(sj.Step, 10); got != want {
-		return State{}, fmt.Errorf("%s is from step %q but %s from step %s: a save was interrupted; start a fresh run",
-			optPath, got, statePath, want)
+	modelPath := filepath.Join(dir, ModelFile)
+	buf, err = os.ReadFile(modelPath)
+	if err != nil {
+		return State{}, fmt.Errorf("read the model of the run: %w", err)
 	}
-	momenta := make([]Tensor, 0, len(f.tensors))
-	for _, t := range f.tensors {
-		if err := t.checkF32(optPath); err != nil {
-			return State{}, err
-		}
-		shape, err := t.intShape(optPath)
-		if err != nil {
-			return State{}, err
-		}
-		momenta = append(momenta, Tensor{Name: t.name, Shape: shape, Data: t.float32s()})
+	weights, err := stepTensors(modelPath, buf, sj.Step, statePath)
+	if err != nil {
+		return State{}, err
 	}
 	return State{
+		Weights:     weights,
 		Epoch:       sj.Epoch,
 		Step:        sj.Step,
 		Seed:        sj.Seed,
@@ -163,4 +166,29 @@ func LoadState(dir string) (State, error) {
 		Augment:     sj.Augment,
 		Momenta:     momenta,
 	}, nil
+}
+
+// stepTensors parses a safetensors file that SaveState wrote and checks it
+// is from step, the step state.json records.
+func stepTensors(path string, buf []byte, step uint64, statePath string) ([]Tensor, error) {
+	f, err := parse(path, buf)
+	if err != nil {
+		return nil, err
+	}
+	if got, want := f.meta[stepKey], strconv.FormatUint(step, 10); got != want {
+		return nil, fmt.Errorf("%s is from step %q but %s from step %s: a save was interrupted; start a fresh run",
+			path, got, statePath, want)
+	}
+	out := make([]Tensor, 0, len(f.tensors))
+	for _, t := range f.tensors {
+		if err := t.checkF32(path); err != nil {
+			return nil, err
+		}
+		shape, err := t.intShape(path)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Tensor{Name: t.name, Shape: shape, Data: t.float32s()})
+	}
+	return out, nil
 }

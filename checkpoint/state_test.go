@@ -25,6 +25,9 @@ func sampleState() State {
 			{Name: "conv1.bias.momentum", Shape: []int{32}, Data: make([]float32, 32)},
 			{Name: "fc4.bias.momentum", Shape: []int{10}, Data: []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, -10}},
 		},
+		Weights: []Tensor{
+			{Name: "fc4.bias", Shape: []int{10}, Data: []float32{-1, 2, -3, 4, -5, 6, -7, 8, -9, 10}},
+		},
 	}
 }
 
@@ -34,7 +37,7 @@ func TestStateRoundTrip(t *testing.T) {
 		state State
 	}{
 		{"full", sampleState()},
-		{"zero", State{Momenta: []Tensor{}}},
+		{"zero", State{Momenta: []Tensor{}, Weights: []Tensor{}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,7 +52,7 @@ func TestStateRoundTrip(t *testing.T) {
 			if !reflect.DeepEqual(got, tc.state) {
 				t.Errorf("LoadState = %+v\nwant %+v", got, tc.state)
 			}
-			assertOnlyFiles(t, dir, OptimizerFile, StateFile)
+			assertOnlyFiles(t, dir, ModelFile, OptimizerFile, StateFile)
 		})
 	}
 }
@@ -101,6 +104,26 @@ func TestLoadStateErrors(t *testing.T) {
 				}
 			},
 			wantErr: `is from step "9"`,
+		},
+		{
+			// As after a crash between writing the model and the state.
+			name: "model from another step",
+			setup: func(t *testing.T, dir string) {
+				s := sampleState()
+				saveOrFail(t, dir, s)
+				if err := save(filepath.Join(dir, ModelFile), s.Weights, map[string]string{stepKey: "12"}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantErr: `model.safetensors is from step "12"`,
+		},
+		{
+			name: "model missing",
+			setup: func(t *testing.T, dir string) {
+				saveOrFail(t, dir, sampleState())
+				mustRemove(t, filepath.Join(dir, ModelFile))
+			},
+			wantErr: "model",
 		},
 		{
 			name: "optimizer not safetensors",

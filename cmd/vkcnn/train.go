@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -22,9 +23,6 @@ import (
 	"github.com/vkcnn/vkcnn/layers"
 	"github.com/vkcnn/vkcnn/metrics"
 )
-
-// ModelFile is the name of the weights in a run's directory.
-const ModelFile = "model.safetensors"
 
 type trainFlags struct {
 	data                  dataFlags
@@ -133,11 +131,8 @@ func train(cmd *cobra.Command, f *trainFlags) error {
 	}
 	switch {
 	case state != nil:
-		if err := loadWeights(b, m, filepath.Join(f.resume, ModelFile)); err != nil {
-			return err
-		}
-		if err := m.SetMomenta(b, momentaByName(state.Momenta)); err != nil {
-			return fmt.Errorf("%s: %w", filepath.Join(f.resume, checkpoint.OptimizerFile), err)
+		if err := restore(b, m, *state); err != nil {
+			return fmt.Errorf("resuming from %s: %w", f.resume, err)
 		}
 	case f.init != "":
 		if err := loadWeights(b, m, f.init); err != nil {
@@ -202,7 +197,7 @@ func train(cmd *cobra.Command, f *trainFlags) error {
 			}
 		}
 	}
-	fmt.Fprintf(stderr, "done: weights in %s\n", filepath.Join(f.out, ModelFile))
+	fmt.Fprintf(stderr, "done: weights in %s\n", filepath.Join(f.out, checkpoint.ModelFile))
 	return nil
 }
 
@@ -234,22 +229,44 @@ func save(b backend.Backend, m *layers.Model, t *layers.Trainer, f *trainFlags, 
 		weights = append(weights, checkpoint.Tensor{Name: n, Shape: shapes[i], Data: w[n]})
 		momenta = append(momenta, checkpoint.Tensor{Name: n + ".momentum", Shape: shapes[i], Data: mo[n]})
 	}
-	if err := checkpoint.Save(filepath.Join(f.out, ModelFile), weights); err != nil {
-		return err
-	}
 	return checkpoint.SaveState(f.out, checkpoint.State{
 		Epoch: epochs, Step: t.Step, Seed: f.seed,
 		LR: f.lr, Momentum: f.momentum, WeightDecay: f.decay, BatchSize: f.batch, Augment: f.augment,
-		Momenta: momenta,
+		Weights: weights, Momenta: momenta,
 	})
 }
 
-func momentaByName(ts []checkpoint.Tensor) map[string][]float32 {
-	out := map[string][]float32{}
-	for _, t := range ts {
-		out[strings.TrimSuffix(t.Name, ".momentum")] = t.Data
+// restore uploads a saved run's weights and momenta, checking that each
+// parameter is there with its shape.
+func restore(b backend.Backend, m *layers.Model, s checkpoint.State) error {
+	names, shapes := m.Shapes()
+	want := map[string][]int{}
+	for i, n := range names {
+		want[n] = shapes[i]
 	}
-	return out
+	byName := func(ts []checkpoint.Tensor, suffix string) (map[string][]float32, error) {
+		out := map[string][]float32{}
+		for _, t := range ts {
+			name := strings.TrimSuffix(t.Name, suffix)
+			if shape, ok := want[name]; !ok || !slices.Equal(shape, t.Shape) {
+				return nil, fmt.Errorf("%s has shape %v, the model wants %v", t.Name, t.Shape, shape)
+			}
+			out[name] = t.Data
+		}
+		return out, nil
+	}
+	w, err := byName(s.Weights, "")
+	if err != nil {
+		return err
+	}
+	mo, err := byName(s.Momenta, ".momentum")
+	if err != nil {
+		return err
+	}
+	if err := m.SetWeights(b, w); err != nil {
+		return err
+	}
+	return m.SetMomenta(b, mo)
 }
 
 // loadWeights reads a safetensors file holding the seed model's state_dict.
