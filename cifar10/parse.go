@@ -255,7 +255,7 @@ func ReadArchive(r io.Reader) (*Dataset, error) {
 		if k < 0 {
 			continue
 		}
-		if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA {
+		if hdr.Typeflag != tar.TypeReg { // the reader reports old-style TypeRegA as TypeReg
 			if hdr.Typeflag == tar.TypeDir {
 				continue
 			}

@@ -11,12 +11,12 @@ import (
 // conv 3->32, relu, dropout, conv 32->32, relu, maxpool 2, linear 8192->512,
 // relu, dropout, linear 512->10, softmax cross-entropy, backward, SGD, Step.
 type seedModel struct {
-	b                      *Backend
-	prog                   backend.Program
-	x, labels, ctr         backend.Tensor
-	loss, correct          backend.Tensor
-	params, bufs           []backend.Tensor
-	initParams, initLabels [][]float32
+	b              *Backend
+	prog           backend.Program
+	x, labels, ctr backend.Tensor
+	loss, correct  backend.Tensor
+	params, bufs   []backend.Tensor
+	initParams     [][]float32
 }
 
 func newSeedModel(t testing.TB, b *Backend, n int, seed uint64) *seedModel {
