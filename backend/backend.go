@@ -68,6 +68,9 @@ type Backend interface {
 	Upload(t Tensor, src any) error
 	// Download copies t into dst ([]float32, []uint32 or []uint8, t.Len() long).
 	Download(t Tensor, dst any) error
+	// Free releases t's storage, which its views share: neither t nor a view
+	// of it may be used afterwards, nor a program that uses them run.
+	Free(t Tensor) error
 	// NewProgram starts an empty program.
 	NewProgram() Program
 	// Close frees every tensor and program of the backend.

@@ -62,6 +62,10 @@ func (d *Device) newBuffer(size int64, usage vk.BufferUsageFlagBits) (vk.Buffer,
 	return h, mem, nil
 }
 
+// MemoryInUse is how many bytes of device memory the device's buffers hold
+// (staging memory aside): a figure for leak checks.
+func (d *Device) MemoryInUse() int64 { return d.memory.inUse() }
+
 // Size is the buffer's length in bytes.
 func (b *Buffer) Size() int64 { return b.size }
 

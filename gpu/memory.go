@@ -109,6 +109,18 @@ func (a *allocator) release(x allocation) {
 	}
 }
 
+// inUse is how many bytes of the blocks are allocated.
+func (a *allocator) inUse() int64 {
+	var n int64
+	for _, b := range a.blocks {
+		n += int64(b.size)
+		for _, f := range b.free {
+			n -= int64(f.size)
+		}
+	}
+	return n
+}
+
 func (a *allocator) destroy() {
 	for _, b := range a.blocks {
 		vk.FreeMemory(a.d.handle, b.memory, nil)

@@ -83,3 +83,48 @@ func TestNoLeaks(t *testing.T) {
 		t.Errorf("the Go heap grew %d KiB a round over %d rounds", per>>10, rounds)
 	}
 }
+
+// TestCloseFreesDeviceMemory: a trainer and an evaluator give back every
+// byte of device memory they took (data sets, activations, scratch) when
+// they close, so one device can train many models in turn.
+func TestCloseFreesDeviceMemory(t *testing.T) {
+	v, ok := backends(t)["vulkan"].(*vulkan.Backend)
+	if !ok {
+		t.Skip("no Vulkan device")
+	}
+	dev := v.Device()
+	m := small()
+	if err := m.Alloc(v); err != nil {
+		t.Fatal(err)
+	}
+	m.Init(v, 1)
+	base := dev.MemoryInUse()
+	train, test := easyData(48, 40, 1)
+	for range 3 {
+		tr, err := NewTrainer(v, m, Config{BatchSize: 16, SGD: quick.SGD, EvalBatch: 16}, train, test)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tr.Epoch(context.Background(), 0, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, _, err := tr.Evaluate(); err != nil {
+			t.Fatal(err)
+		}
+		if dev.MemoryInUse() <= base {
+			t.Fatal("training took no device memory: is MemoryInUse counting?")
+		}
+		tr.Close()
+		e, err := NewEvaluator(v, m, test, 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, _, err := e.Evaluate(); err != nil {
+			t.Fatal(err)
+		}
+		e.Close()
+		if got := dev.MemoryInUse(); got != base {
+			t.Fatalf("device memory in use %d bytes after closing, %d before", got, base)
+		}
+	}
+}

@@ -31,7 +31,7 @@ type Config struct {
 // are uploaded once, each epoch uploads only its shuffled index list, and a
 // training step is recorded once and replayed.
 type Trainer struct {
-	b     backend.Backend
+	b     *owned
 	m     *Model
 	c     Config
 	train *dataset
@@ -77,29 +77,33 @@ func upload(b backend.Backend, raw []byte) (*dataset, error) {
 
 // NewTrainer uploads the records (raw CIFAR-10 binary records) and records
 // the training step. The model's parameters must be allocated on b.
-func NewTrainer(b backend.Backend, m *Model, c Config, train, test []byte) (*Trainer, error) {
+func NewTrainer(b backend.Backend, m *Model, c Config, train, test []byte) (_ *Trainer, err error) {
 	if c.BatchSize < 1 {
 		return nil, fmt.Errorf("batch size %d: must be at least 1", c.BatchSize)
 	}
-	t := &Trainer{b: b, m: m, c: c, chunk: max(1, c.StepsPerRun)}
-	var err error
-	if t.train, err = upload(b, train); err != nil {
+	t := &Trainer{b: &owned{Backend: b}, m: m, c: c, chunk: max(1, c.StepsPerRun)}
+	defer func() {
+		if err != nil {
+			t.Close()
+		}
+	}()
+	if t.train, err = upload(t.b, train); err != nil {
 		return nil, fmt.Errorf("training set: %w", err)
 	}
-	if t.test, err = upload(b, test); err != nil {
+	if t.test, err = upload(t.b, test); err != nil {
 		return nil, fmt.Errorf("test set: %w", err)
 	}
 	if t.c.BatchSize > t.train.n {
 		return nil, fmt.Errorf("batch size %d is larger than the training set (%d images)", c.BatchSize, t.train.n)
 	}
-	if t.ctr, err = b.NewTensor(backend.U32, 2); err != nil {
+	if t.ctr, err = t.b.NewTensor(backend.U32, 2); err != nil {
 		return nil, err
 	}
-	if t.loss, t.correct, err = accumulators(b); err != nil {
+	if t.loss, t.correct, err = accumulators(t.b); err != nil {
 		return nil, err
 	}
 	full := t.train.n / c.BatchSize
-	if t.indices, err = b.NewTensor(backend.U32, full*c.BatchSize); err != nil {
+	if t.indices, err = t.b.NewTensor(backend.U32, full*c.BatchSize); err != nil {
 		return nil, err
 	}
 	if t.full, err = t.recordStep(c.BatchSize, t.indices); err != nil {
@@ -107,7 +111,7 @@ func NewTrainer(b backend.Backend, m *Model, c Config, train, test []byte) (*Tra
 	}
 	// The last short batch, as PyTorch's DataLoader keeps it (drop_last=False).
 	if r := t.train.n % c.BatchSize; r > 0 {
-		if t.tailIndices, err = b.NewTensor(backend.U32, r); err != nil {
+		if t.tailIndices, err = t.b.NewTensor(backend.U32, r); err != nil {
 			return nil, err
 		}
 		if t.tail, err = t.recordStep(r, t.tailIndices); err != nil {
@@ -317,7 +321,8 @@ func (t *Trainer) accumulated() (loss float64, correct int, err error) {
 	return float64(l[0]), int(c[0]), nil
 }
 
-// Close frees the recorded programs.
+// Close frees the recorded programs and every tensor the trainer made (not
+// the model's parameters).
 func (t *Trainer) Close() error {
 	for _, p := range []backend.Program{t.full, t.tail} {
 		if p != nil {
@@ -327,6 +332,7 @@ func (t *Trainer) Close() error {
 	if t.eval != nil {
 		t.eval.Close()
 	}
+	t.b.free()
 	return nil
 }
 
@@ -338,7 +344,7 @@ func (t *Trainer) TestSet() (n int, labels []uint8) { return t.test.n, t.test.la
 // programs are recorded on the first call and replayed after.
 func (t *Trainer) Evaluate() (loss, accuracy float64, pred []uint32, err error) {
 	if t.eval == nil {
-		if t.eval, err = newEvaluator(t.b, t.m, t.test, t.c.EvalBatch); err != nil {
+		if t.eval, err = newEvaluator(t.b.Backend, t.m, t.test, t.c.EvalBatch); err != nil {
 			return 0, 0, nil, err
 		}
 	}
@@ -348,7 +354,7 @@ func (t *Trainer) Evaluate() (loss, accuracy float64, pred []uint32, err error) 
 // Evaluator evaluates a model on a test set resident on the device, with
 // one recorded program for the full batches and one for the last, short one.
 type Evaluator struct {
-	b                  backend.Backend
+	b                  *owned
 	test               *dataset
 	batch              int
 	ctr, loss, correct backend.Tensor
@@ -360,23 +366,39 @@ type Evaluator struct {
 // NewEvaluator uploads test records and records evaluation in batches of
 // batch images (0: 1000).
 func NewEvaluator(b backend.Backend, m *Model, records []byte, batch int) (*Evaluator, error) {
-	d, err := upload(b, records)
+	o := &owned{Backend: b}
+	d, err := upload(o, records)
 	if err != nil {
+		o.free()
 		return nil, err
 	}
-	return newEvaluator(b, m, d, batch)
+	e, err := newEvaluator(o, m, d, batch)
+	if err != nil {
+		o.free()
+	}
+	return e, err
 }
 
-func newEvaluator(b backend.Backend, m *Model, d *dataset, batch int) (*Evaluator, error) {
+// newEvaluator records evaluation over d; it frees what it allocates
+// through b on Close (b may already be an owned backend).
+func newEvaluator(b backend.Backend, m *Model, d *dataset, batch int) (_ *Evaluator, err error) {
 	if batch <= 0 {
 		batch = 1000
 	}
-	e := &Evaluator{b: b, test: d, batch: min(batch, d.n)}
-	var err error
-	if e.ctr, err = b.NewTensor(backend.U32, 2); err != nil {
+	o, ok := b.(*owned)
+	if !ok {
+		o = &owned{Backend: b}
+	}
+	e := &Evaluator{b: o, test: d, batch: min(batch, d.n)}
+	defer func() {
+		if err != nil {
+			e.Close()
+		}
+	}()
+	if e.ctr, err = o.NewTensor(backend.U32, 2); err != nil {
 		return nil, err
 	}
-	if e.loss, e.correct, err = accumulators(b); err != nil {
+	if e.loss, e.correct, err = accumulators(o); err != nil {
 		return nil, err
 	}
 	full := d.n / e.batch
@@ -481,12 +503,13 @@ func (e *Evaluator) Evaluate() (loss, accuracy float64, pred []uint32, err error
 // Labels are the test images' labels, in order.
 func (e *Evaluator) Labels() []uint8 { return e.test.labels }
 
-// Close frees the recorded programs.
+// Close frees the recorded programs and the tensors the evaluator made.
 func (e *Evaluator) Close() error {
 	for _, p := range []backend.Program{e.full, e.tail} {
 		if p != nil {
 			p.Close()
 		}
 	}
+	e.b.free()
 	return nil
 }

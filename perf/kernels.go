@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 
 	"github.com/vkcnn/vkcnn/backend"
-	"github.com/vkcnn/vkcnn/gpu"
 )
 
 // Work is what one run of a kernel does (see the package documentation for
@@ -495,17 +494,11 @@ func (a *arena) run(record func(backend.Ops)) {
 	p.Close()
 }
 
-// release frees the operands on a Vulkan device, whose memory would
-// otherwise last as long as the backend (the interface has no Free; the CPU
-// reference's tensors go to the garbage collector). Programs that use them
-// must be closed first.
+// release frees the operands, whose device memory would otherwise last as
+// long as the backend. Programs that use them must be closed first.
 func (a *arena) release() {
 	for _, t := range a.tensors {
-		if vt, ok := t.(interface{ Buffer() *gpu.Buffer }); ok {
-			if buf := vt.Buffer(); buf != nil {
-				buf.Close()
-			}
-		}
+		a.b.Free(t)
 	}
 	a.tensors = nil
 }

@@ -138,6 +138,15 @@ func (b *Backend) NewProgram() backend.Program {
 // Close has nothing to free: tensors and programs are ordinary Go memory.
 func (b *Backend) Close() error { return nil }
 
+// Free has nothing to do on the CPU: the garbage collector reclaims a
+// tensor once nothing refers to it.
+func (b *Backend) Free(t backend.Tensor) error {
+	if _, err := own(t); err != nil {
+		return fmt.Errorf("free: %w", err)
+	}
+	return nil
+}
+
 // own converts an interface tensor to this backend's type, so that a tensor of
 // another backend is a clear error rather than a panic.
 func own(t backend.Tensor) (*Tensor, error) {

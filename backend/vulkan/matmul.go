@@ -176,14 +176,15 @@ func divisors(ds ...int) []any {
 	return out
 }
 
-// scratch allocates a float buffer for split-K partial products. It lives as
-// long as the backend's device: the program's recording refers to it.
+// scratch allocates a float buffer for split-K partial products. The
+// recording refers to it, so it lives until the program closes.
 func (p *Program) scratch(op string, n int) backend.Tensor {
 	t, err := p.b.NewTensor(backend.F32, n)
 	if err != nil {
 		p.fail(fmt.Errorf("%s: split-K scratch of %d floats: %w", op, n, err))
 		return nil
 	}
+	p.scratchTensors = append(p.scratchTensors, t)
 	return t
 }
 

@@ -14,6 +14,8 @@ type Program struct {
 	b   *Backend
 	seq *gpu.Sequence
 	err error
+	// scratchTensors are buffers the program allocated for itself.
+	scratchTensors []backend.Tensor
 }
 
 // Err is the first error an op reported.
@@ -33,6 +35,10 @@ func (p *Program) Close() error {
 		p.seq.Close()
 		p.seq = nil
 	}
+	for _, t := range p.scratchTensors {
+		p.b.Free(t)
+	}
+	p.scratchTensors = nil
 	return nil
 }
 

@@ -30,6 +30,18 @@ type Tensor struct {
 	rowsPerShard int
 }
 
+// Free closes t's buffers, which its views share.
+func (b *Backend) Free(t backend.Tensor) error {
+	vt, err := b.tensor(t)
+	if err != nil {
+		return fmt.Errorf("free: %w", err)
+	}
+	for _, buf := range append([]*gpu.Buffer{vt.buf}, vt.shards...) {
+		buf.Close()
+	}
+	return nil
+}
+
 // Shape is the tensor's dimensions.
 func (t *Tensor) Shape() []int { return t.shape }
 
