@@ -37,12 +37,12 @@ type Trainer struct {
 	train *dataset
 	test  *dataset
 
-	ctr, loss, correct backend.Tensor
-	indices            backend.Tensor // the epoch's order, full batches
-	tailIndices        backend.Tensor // the last, short batch's indices
-	full, tail         backend.Program
-	chunk              int // steps per Run, tuned to keep submits short
-	eval               *Evaluator
+	tally       *tally
+	indices     backend.Tensor // the epoch's order, full batches
+	tailIndices backend.Tensor // the last, short batch's indices
+	full, tail  backend.Program
+	chunk       int // steps per Run, tuned to keep submits short
+	eval        *Evaluator
 
 	// Step counts the training steps taken so far; it seeds dropout and
 	// augmentation, so a resumed run continues with the same draws.
@@ -96,10 +96,7 @@ func NewTrainer(b backend.Backend, m *Model, c Config, train, test []byte) (_ *T
 	if t.c.BatchSize > t.train.n {
 		return nil, fmt.Errorf("batch size %d is larger than the training set (%d images)", c.BatchSize, t.train.n)
 	}
-	if t.ctr, err = t.b.NewTensor(backend.U32, 2); err != nil {
-		return nil, err
-	}
-	if t.loss, t.correct, err = accumulators(t.b); err != nil {
+	if t.tally, err = newTally(t.b); err != nil {
 		return nil, err
 	}
 	full := t.train.n / c.BatchSize
@@ -121,14 +118,6 @@ func NewTrainer(b backend.Backend, m *Model, c Config, train, test []byte) (_ *T
 	return t, nil
 }
 
-func accumulators(b backend.Backend) (loss, correct backend.Tensor, err error) {
-	if loss, err = b.NewTensor(backend.F32, 1); err != nil {
-		return nil, nil, err
-	}
-	correct, err = b.NewTensor(backend.U32, 1)
-	return loss, correct, err
-}
-
 func (t *Trainer) gatherParams(augment bool) backend.GatherParams {
 	g := backend.GatherParams{Seed: uint32(t.c.Seed)}
 	if augment {
@@ -144,19 +133,19 @@ func (t *Trainer) recordStep(n int, indices backend.Tensor) (backend.Program, er
 	if err != nil {
 		return nil, err
 	}
-	nt, err := t.m.bind(t.b, x, true, t.ctr, uint32(t.c.Seed))
+	nt, err := t.m.bind(t.b, x, true, t.tally.ctr, uint32(t.c.Seed))
 	if err != nil {
 		return nil, err
 	}
 	p := t.b.NewProgram()
-	p.Gather(t.train.records, indices, t.ctr, x, labels, t.gatherParams(t.c.Augment))
+	p.Gather(t.train.records, indices, t.tally.ctr, x, labels, t.gatherParams(t.c.Augment))
 	nt.forward(p)
-	p.SoftmaxCrossEntropy(nt.out(), labels, nt.dout(), t.loss, t.correct)
+	p.SoftmaxCrossEntropy(nt.out(), labels, nt.dout(), t.tally.loss, t.tally.correct)
 	nt.backward(p)
 	for _, prm := range t.m.Params() {
 		p.SGD(prm.Value, prm.Grad, prm.Momentum, t.c.SGD)
 	}
-	p.Step(t.ctr)
+	p.Step(t.tally.ctr)
 	if err := p.Err(); err != nil {
 		p.Close()
 		return nil, fmt.Errorf("recording the training step (batch %d): %w", n, err)
@@ -229,11 +218,11 @@ func (t *Trainer) Epoch(ctx context.Context, epoch int, progress func(Progress))
 	if err := t.b.Upload(t.indices, order[:full*bs]); err != nil {
 		return EpochResult{}, err
 	}
-	if err := t.resetCounters(t.Step); err != nil {
+	if err := t.tally.reset(t.b, t.Step); err != nil {
 		return EpochResult{}, err
 	}
 	report := func(images int) (Progress, error) {
-		loss, correct, err := t.accumulated()
+		loss, correct, err := t.tally.read(t.b)
 		pr := Progress{Images: images, Total: t.train.n, Loss: loss / float64(images), Correct: correct}
 		if err == nil && diverged(pr.Loss) {
 			err = fmt.Errorf("%w at epoch %d, step %d (mean loss %.4g): lower the learning rate", ErrDiverged, epoch, t.Step, pr.Loss)
@@ -264,7 +253,7 @@ func (t *Trainer) Epoch(ctx context.Context, epoch int, progress func(Progress))
 			return EpochResult{}, err
 		}
 		// The short batch reads its own index list from position 0.
-		if err := t.b.Upload(t.ctr, []uint32{uint32(t.Step), 0}); err != nil {
+		if err := t.tally.restart(t.b, t.Step); err != nil {
 			return EpochResult{}, err
 		}
 		if err := t.tail.Run(1); err != nil {
@@ -297,28 +286,6 @@ func (t *Trainer) tune(k int, took time.Duration) {
 		return
 	}
 	t.chunk = max(1, min(64, int(0.25/per)))
-}
-
-func (t *Trainer) resetCounters(step uint64) error {
-	if err := t.b.Upload(t.ctr, []uint32{uint32(step), 0}); err != nil {
-		return err
-	}
-	if err := t.b.Upload(t.loss, []float32{0}); err != nil {
-		return err
-	}
-	return t.b.Upload(t.correct, []uint32{0})
-}
-
-func (t *Trainer) accumulated() (loss float64, correct int, err error) {
-	l := make([]float32, 1)
-	c := make([]uint32, 1)
-	if err := t.b.Download(t.loss, l); err != nil {
-		return 0, 0, err
-	}
-	if err := t.b.Download(t.correct, c); err != nil {
-		return 0, 0, err
-	}
-	return float64(l[0]), int(c[0]), nil
 }
 
 // Close frees the recorded programs and every tensor the trainer made (not
@@ -357,10 +324,9 @@ type Evaluator struct {
 	b                  *owned
 	test               *dataset
 	batch              int
-	ctr, loss, correct backend.Tensor
+	tally              *tally
 	full, tail         backend.Program
 	fullPred, tailPred backend.Tensor
-	fullIdx, tailIdx   backend.Tensor
 }
 
 // NewEvaluator uploads test records and records evaluation in batches of
@@ -395,10 +361,7 @@ func newEvaluator(b backend.Backend, m *Model, d *dataset, batch int) (_ *Evalua
 			e.Close()
 		}
 	}()
-	if e.ctr, err = o.NewTensor(backend.U32, 2); err != nil {
-		return nil, err
-	}
-	if e.loss, e.correct, err = accumulators(o); err != nil {
+	if e.tally, err = newTally(o); err != nil {
 		return nil, err
 	}
 	full := d.n / e.batch
@@ -406,11 +369,11 @@ func newEvaluator(b backend.Backend, m *Model, d *dataset, batch int) (_ *Evalua
 	for i := range order {
 		order[i] = uint32(i)
 	}
-	if e.full, e.fullIdx, e.fullPred, err = e.record(m, e.batch, order[:full*e.batch]); err != nil {
+	if e.full, e.fullPred, err = e.record(m, e.batch, order[:full*e.batch]); err != nil {
 		return nil, err
 	}
 	if r := d.n % e.batch; r > 0 {
-		if e.tail, e.tailIdx, e.tailPred, err = e.record(m, r, order[full*e.batch:]); err != nil {
+		if e.tail, e.tailPred, err = e.record(m, r, order[full*e.batch:]); err != nil {
 			return nil, err
 		}
 	}
@@ -419,48 +382,43 @@ func newEvaluator(b backend.Backend, m *Model, d *dataset, batch int) (_ *Evalua
 
 // record records gather → forward → loss and argmax for batches of n images
 // drawn in order from the index list idx.
-func (e *Evaluator) record(m *Model, n int, idx []uint32) (p backend.Program, indices, pred backend.Tensor, err error) {
+func (e *Evaluator) record(m *Model, n int, idx []uint32) (p backend.Program, pred backend.Tensor, err error) {
 	b := e.b
 	x, labels, err := batchTensors(b, n)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	if indices, err = b.NewTensor(backend.U32, len(idx)); err != nil {
-		return nil, nil, nil, err
+	indices, err := b.NewTensor(backend.U32, len(idx))
+	if err != nil {
+		return nil, nil, err
 	}
 	if err := b.Upload(indices, idx); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	if pred, err = b.NewTensor(backend.U32, n); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	nt, err := m.bind(b, x, false, e.ctr, 0)
+	nt, err := m.bind(b, x, false, e.tally.ctr, 0)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	p = b.NewProgram()
-	p.Gather(e.test.records, indices, e.ctr, x, labels, backend.GatherParams{})
+	p.Gather(e.test.records, indices, e.tally.ctr, x, labels, backend.GatherParams{})
 	nt.forward(p)
-	p.SoftmaxCrossEntropy(nt.out(), labels, nil, e.loss, e.correct)
+	p.SoftmaxCrossEntropy(nt.out(), labels, nil, e.tally.loss, e.tally.correct)
 	p.Argmax(nt.out(), pred)
-	p.Step(e.ctr)
+	p.Step(e.tally.ctr)
 	if err := p.Err(); err != nil {
 		p.Close()
-		return nil, nil, nil, fmt.Errorf("recording evaluation (batch %d): %w", n, err)
+		return nil, nil, fmt.Errorf("recording evaluation (batch %d): %w", n, err)
 	}
-	return p, indices, pred, nil
+	return p, pred, nil
 }
 
 // Evaluate runs the model over every test image and returns the mean loss,
 // the accuracy (0-1) and each image's predicted class.
 func (e *Evaluator) Evaluate() (loss, accuracy float64, pred []uint32, err error) {
-	if err := e.b.Upload(e.ctr, []uint32{0, 0}); err != nil {
-		return 0, 0, nil, err
-	}
-	if err := e.b.Upload(e.loss, []float32{0}); err != nil {
-		return 0, 0, nil, err
-	}
-	if err := e.b.Upload(e.correct, []uint32{0}); err != nil {
+	if err := e.tally.reset(e.b, 0); err != nil {
 		return 0, 0, nil, err
 	}
 	pred = make([]uint32, 0, e.test.n)
@@ -482,22 +440,18 @@ func (e *Evaluator) Evaluate() (loss, accuracy float64, pred []uint32, err error
 	}
 	if e.tail != nil {
 		// The short batch reads its own index list from position 0.
-		if err := e.b.Upload(e.ctr, []uint32{0, 0}); err != nil {
+		if err := e.tally.restart(e.b, 0); err != nil {
 			return 0, 0, nil, err
 		}
 		if err := run(e.tail, e.tailPred); err != nil {
 			return 0, 0, nil, err
 		}
 	}
-	l := make([]float32, 1)
-	c := make([]uint32, 1)
-	if err := e.b.Download(e.loss, l); err != nil {
+	sum, correct, err := e.tally.read(e.b)
+	if err != nil {
 		return 0, 0, nil, err
 	}
-	if err := e.b.Download(e.correct, c); err != nil {
-		return 0, 0, nil, err
-	}
-	return float64(l[0]) / float64(e.test.n), float64(c[0]) / float64(e.test.n), pred, nil
+	return sum / float64(e.test.n), float64(correct) / float64(e.test.n), pred, nil
 }
 
 // Labels are the test images' labels, in order.
