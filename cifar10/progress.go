@@ -1,9 +1,10 @@
 package cifar10
 
 import (
+	"github.com/vkcnn/vkcnn/internal/terminal"
+
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -18,14 +19,7 @@ type progress interface {
 
 // isTerminal reports whether w is a terminal (a variable so tests can force
 // the progress bar).
-var isTerminal = func(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
+var isTerminal = terminal.Is
 
 // lineInterval is how often plain progress lines are printed.
 var lineInterval = 5 * time.Second

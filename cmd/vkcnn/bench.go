@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/vkcnn/vkcnn/internal/terminal"
+
 	"encoding/json"
 	"fmt"
 	"io"
@@ -426,7 +428,7 @@ type progress struct {
 	last int
 }
 
-func newProgress(w io.Writer) *progress { return &progress{w: w, on: isTerminal(w)} }
+func newProgress(w io.Writer) *progress { return &progress{w: w, on: terminal.Is(w)} }
 
 func (p *progress) say(msg string) {
 	if !p.on {

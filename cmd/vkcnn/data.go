@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -26,14 +25,4 @@ func (f *dataFlags) load(cmd *cobra.Command) (*cifar10.Dataset, error) {
 		Progress: cmd.ErrOrStderr(),
 		Warn:     func(msg string) { fmt.Fprintln(cmd.ErrOrStderr(), "warning:", msg) },
 	})
-}
-
-// isTerminal says whether f is a terminal, where progress bars are drawn.
-func isTerminal(f any) bool {
-	file, ok := f.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := file.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

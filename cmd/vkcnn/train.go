@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/vkcnn/vkcnn/internal/terminal"
+
 	"context"
 	"errors"
 	"fmt"
@@ -328,7 +330,7 @@ type bar struct {
 
 func newBar(w io.Writer, total, epoch int) *bar {
 	b := &bar{w: w, epoch: epoch, next: total / 10, start: time.Now()}
-	if isTerminal(w) {
+	if terminal.Is(w) {
 		b.pb = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetDescription(fmt.Sprintf("epoch %d", epoch)),

@@ -1,0 +1,16 @@
+// Package terminal tells whether output goes to a terminal, where progress
+// bars are drawn instead of plain lines.
+package terminal
+
+import (
+	"io"
+	"os"
+
+	"golang.org/x/term"
+)
+
+// Is reports whether w is a terminal.
+func Is(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
