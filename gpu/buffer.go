@@ -1,5 +1,10 @@
 package gpu
 
+/*
+#include "shim.h"
+*/
+import "C"
+
 import (
 	"fmt"
 	"unsafe"
@@ -225,18 +230,14 @@ func (d *Device) copyBuffer(src vk.Buffer, srcOffset int64, dst vk.Buffer, dstOf
 	if err := begin(cb, vk.CommandBufferUsageOneTimeSubmitBit); err != nil {
 		return err
 	}
-	memoryBarrier(cb,
+	d.memoryBarrier(cb,
 		vk.PipelineStageComputeShaderBit|vk.PipelineStageTransferBit,
 		vk.AccessShaderWriteBit|vk.AccessShaderReadBit|vk.AccessTransferWriteBit|vk.AccessTransferReadBit,
 		vk.PipelineStageTransferBit,
 		vk.AccessTransferReadBit|vk.AccessTransferWriteBit)
-	vk.CmdCopyBuffer(cb, src, dst, 1, []vk.BufferCopy{{
-		SrcOffset: vk.DeviceSize(srcOffset),
-		DstOffset: vk.DeviceSize(dstOffset),
-		Size:      vk.DeviceSize(n),
-	}})
+	C.vkcnn_cmd_copy(unsafe.Pointer(d.inst.handle), unsafe.Pointer(cb), handle(unsafe.Pointer(src)), C.uint64_t(srcOffset), handle(unsafe.Pointer(dst)), C.uint64_t(dstOffset), C.uint64_t(n))
 	if toHost {
-		memoryBarrier(cb, vk.PipelineStageTransferBit, vk.AccessTransferWriteBit, vk.PipelineStageHostBit, vk.AccessHostReadBit)
+		d.memoryBarrier(cb, vk.PipelineStageTransferBit, vk.AccessTransferWriteBit, vk.PipelineStageHostBit, vk.AccessHostReadBit)
 	}
 	if err := check("vkEndCommandBuffer", vk.EndCommandBuffer(cb)); err != nil {
 		return err
@@ -254,12 +255,8 @@ func begin(cb vk.CommandBuffer, flags vk.CommandBufferUsageFlagBits) error {
 	return check("vkBeginCommandBuffer", r)
 }
 
-// memoryBarrier orders all earlier accesses in src against later ones in dst.
-func memoryBarrier(cb vk.CommandBuffer, srcStage vk.PipelineStageFlagBits, srcAccess vk.AccessFlagBits, dstStage vk.PipelineStageFlagBits, dstAccess vk.AccessFlagBits) {
-	vk.CmdPipelineBarrier(cb, vk.PipelineStageFlags(srcStage), vk.PipelineStageFlags(dstStage), 0,
-		1, []vk.MemoryBarrier{{
-			SType:         vk.StructureTypeMemoryBarrier,
-			SrcAccessMask: vk.AccessFlags(srcAccess),
-			DstAccessMask: vk.AccessFlags(dstAccess),
-		}}, 0, nil, 0, nil)
+// memoryBarrier records ordering all earlier accesses in src against later
+// ones in dst.
+func (d *Device) memoryBarrier(cb vk.CommandBuffer, srcStage vk.PipelineStageFlagBits, srcAccess vk.AccessFlagBits, dstStage vk.PipelineStageFlagBits, dstAccess vk.AccessFlagBits) {
+	C.vkcnn_cmd_memory_barrier(unsafe.Pointer(d.inst.handle), unsafe.Pointer(cb), C.uint32_t(srcStage), C.uint32_t(dstStage), C.uint32_t(srcAccess), C.uint32_t(dstAccess))
 }

@@ -102,32 +102,17 @@ func newInstance(validate bool) (*instance, error) {
 	if err := load(); err != nil {
 		return nil, err
 	}
-	var layers, exts []string
+	var layer, ext *C.char // none unless validating
 	if validate {
 		if !hasLayer(validationLayer) {
 			return nil, fmt.Errorf("validation requested (VKCNN_VALIDATE=1) but %s is not installed: `apt-get install vulkan-validationlayers`, or unset VKCNN_VALIDATE", validationLayer)
 		}
-		layers = append(layers, validationLayer+"\x00")
-		exts = append(exts, "VK_EXT_debug_utils\x00")
-	}
-	app := &vk.ApplicationInfo{
-		SType:            vk.StructureTypeApplicationInfo,
-		PApplicationName: "vkcnn\x00",
-		PEngineName:      "vkcnn\x00",
-		ApiVersion:       vk.MakeVersion(1, 1, 0),
-	}
-	info := &vk.InstanceCreateInfo{
-		SType:                   vk.StructureTypeInstanceCreateInfo,
-		PApplicationInfo:        app,
-		EnabledLayerCount:       uint32(len(layers)),
-		PpEnabledLayerNames:     layers,
-		EnabledExtensionCount:   uint32(len(exts)),
-		PpEnabledExtensionNames: exts,
+		layer, ext = C.CString(validationLayer), C.CString("VK_EXT_debug_utils")
+		defer C.free(unsafe.Pointer(layer))
+		defer C.free(unsafe.Pointer(ext))
 	}
 	var h vk.Instance
-	r := vk.CreateInstance(info, nil, &h)
-	info.Free()
-	app.Free()
+	r := vk.Result(C.vkcnn_create_instance(layer, ext, (*unsafe.Pointer)(unsafe.Pointer(&h))))
 	if r == vk.ErrorIncompatibleDriver {
 		return nil, fmt.Errorf("%w (vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER)", ErrNoDevice)
 	}
@@ -183,21 +168,9 @@ func (e *ValidationError) Error() string {
 }
 
 func hasLayer(name string) bool {
-	var n uint32
-	if vk.EnumerateInstanceLayerProperties(&n, nil) != vk.Success || n == 0 {
-		return false
-	}
-	props := make([]vk.LayerProperties, n)
-	if vk.EnumerateInstanceLayerProperties(&n, props) != vk.Success {
-		return false
-	}
-	for _, p := range props[:n] {
-		p.Deref()
-		if vk.ToString(p.LayerName[:]) == name {
-			return true
-		}
-	}
-	return false
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	return C.vkcnn_has_layer(cname) != 0
 }
 
 // physicalDevices lists the instance's devices and describes each.
@@ -221,22 +194,16 @@ func physicalDevices(in *instance) ([]vk.PhysicalDevice, []Info, error) {
 	return pds, infos, nil
 }
 
-func deviceExtensions(pd vk.PhysicalDevice) map[string]bool {
-	var n uint32
-	vk.EnumerateDeviceExtensionProperties(pd, "", &n, nil)
-	props := make([]vk.ExtensionProperties, n)
-	vk.EnumerateDeviceExtensionProperties(pd, "", &n, props)
-	exts := map[string]bool{}
-	for _, p := range props[:n] {
-		p.Deref()
-		exts[vk.ToString(p.ExtensionName[:])] = true
-	}
-	return exts
+func hasDeviceExtension(in *instance, pd vk.PhysicalDevice, name string) bool {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	return C.vkcnn_has_device_extension(unsafe.Pointer(in.handle), unsafe.Pointer(pd), cname) != 0
 }
 
 func describe(in *instance, pd vk.PhysicalDevice, index int) Info {
 	var p vk.PhysicalDeviceProperties
 	vk.GetPhysicalDeviceProperties(pd, &p)
+	defer p.Free() // vulkan-go's C copy, read by the Derefs
 	p.Deref()
 	p.Limits.Deref()
 	l := p.Limits
@@ -259,6 +226,7 @@ func describe(in *instance, pd vk.PhysicalDevice, index int) Info {
 	}
 	var mp vk.PhysicalDeviceMemoryProperties
 	vk.GetPhysicalDeviceMemoryProperties(pd, &mp)
+	defer mp.Free()
 	mp.Deref()
 	for i := uint32(0); i < mp.MemoryHeapCount; i++ {
 		h := mp.MemoryHeaps[i]
@@ -268,7 +236,7 @@ func describe(in *instance, pd vk.PhysicalDevice, index int) Info {
 	// Subgroup size and the driver's name are only in the 1.1 Properties2
 	// chain, which vulkan-go does not wrap.
 	var p2 C.vkcnn_props2
-	hasDriver := deviceExtensions(pd)["VK_KHR_driver_properties"]
+	hasDriver := hasDeviceExtension(in, pd, "VK_KHR_driver_properties")
 	if C.vkcnn_properties2(unsafe.Pointer(in.handle), unsafe.Pointer(pd), boolInt(hasDriver), &p2) != 0 {
 		info.SubgroupSize = uint32(p2.subgroupSize)
 		if p2.hasDriver != 0 {
@@ -397,7 +365,7 @@ func Open(o Options) (d *Device, err error) {
 }
 
 func (d *Device) create() error {
-	family, ok := computeFamily(d.physical)
+	family, ok := computeFamily(d.inst, d.physical)
 	if !ok {
 		return fmt.Errorf("device %d (%s) has no compute queue", d.info.Index, d.info.Name)
 	}
@@ -454,19 +422,16 @@ func newFence(h vk.Device) (vk.Fence, vk.Result) {
 	return f, r
 }
 
-func computeFamily(pd vk.PhysicalDevice) (uint32, bool) {
-	var n uint32
-	vk.GetPhysicalDeviceQueueFamilyProperties(pd, &n, nil)
-	props := make([]vk.QueueFamilyProperties, n)
-	vk.GetPhysicalDeviceQueueFamilyProperties(pd, &n, props)
+func computeFamily(in *instance, pd vk.PhysicalDevice) (uint32, bool) {
+	var flags, timestampBits [64]C.uint32_t
+	n := C.vkcnn_queue_families(unsafe.Pointer(in.handle), unsafe.Pointer(pd), &flags[0], &timestampBits[0], C.uint32_t(len(flags)))
 	first := -1
-	for i, p := range props[:n] {
-		p.Deref()
-		if p.QueueFlags&vk.QueueFlags(vk.QueueComputeBit) == 0 {
+	for i := range min(int(n), len(flags)) {
+		if flags[i]&C.uint32_t(vk.QueueComputeBit) == 0 {
 			continue
 		}
 		// Timestamps need timestampValidBits; prefer a family that has them.
-		if p.TimestampValidBits > 0 {
+		if timestampBits[i] > 0 {
 			return uint32(i), true
 		}
 		if first < 0 {
@@ -502,18 +467,8 @@ func (d *Device) submit(cb vk.CommandBuffer, times int) error {
 			return &ResultError{Call: "vkQueueSubmit", Result: vk.ErrorDeviceLost}
 		}
 	}
-	cbs := make([]vk.CommandBuffer, times)
-	for i := range cbs {
-		cbs[i] = cb
-	}
-	// A fresh slice per call: vulkan-go caches the C copy of a slice it has
-	// converted once.
-	info := []vk.SubmitInfo{{
-		SType:              vk.StructureTypeSubmitInfo,
-		CommandBufferCount: uint32(times),
-		PCommandBuffers:    cbs,
-	}}
-	if err := check("vkQueueSubmit", vk.QueueSubmit(d.queue, 1, info, d.fence)); err != nil {
+	r := vk.Result(C.vkcnn_submit(unsafe.Pointer(d.inst.handle), unsafe.Pointer(d.queue), unsafe.Pointer(cb), C.uint32_t(times), handle(unsafe.Pointer(d.fence))))
+	if err := check("vkQueueSubmit", r); err != nil {
 		return err
 	}
 	fences := []vk.Fence{d.fence}

@@ -354,3 +354,69 @@ func liveHeap() int64 {
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapAlloc)
 }
+
+// TestUnderGCPressure opens devices, creates kernels, records, runs and
+// copies while another goroutine collects garbage without pause. vulkan-go
+// frees its C copies of slice arguments from finalizers, which can run in
+// the middle of a call; every call that passes such arguments goes through
+// the shim instead, and this is what would crash (or trip validation, or
+// compute garbage) if one did not.
+func TestUnderGCPressure(t *testing.T) {
+	openDevice(t)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				runtime.GC()
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	const n = 257
+	x, y := make([]float32, n), make([]float32, n)
+	for i := range x {
+		x[i], y[i] = rand.Float32(), rand.Float32()
+	}
+	for round := range 20 {
+		d, err := gpu.Open(gpu.Options{Index: -1, Validate: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := newSaxpy(t, d)
+		xb, _ := d.NewBuffer(4 * n)
+		yb, _ := d.NewBuffer(4 * n)
+		tmp, _ := d.NewBuffer(4 * n)
+		xb.Write(0, floatBytes(x))
+		yb.Write(0, floatBytes(y))
+		s, _ := d.NewSequence()
+		for range 10 { // y += x, then a copy through tmp and back: barriers every step
+			s.Dispatch(k, [3]uint32{(n + 63) / 64, 1, 1}, saxpyPush(n, 1), xb, yb)
+			s.Copy(yb, tmp, 4*n)
+			s.Copy(tmp, yb, 4*n)
+		}
+		if err := s.Run(3); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		got := make([]byte, 4*n)
+		if err := yb.Read(0, got); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		for i, v := range bytesFloat(got) {
+			want := y[i]
+			for range 30 {
+				want += x[i]
+			}
+			if math.Abs(float64(v-want)) > 1e-4*math.Abs(float64(want)) {
+				t.Fatalf("round %d: y[%d] = %g, want %g", round, i, v, want)
+			}
+		}
+		if err := d.Close(); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+	}
+}

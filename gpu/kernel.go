@@ -84,43 +84,18 @@ func (d *Device) NewKernel(spirv []byte, desc KernelDesc) (_ *Kernel, err error)
 		return nil, err
 	}
 
-	bindings := make([]vk.DescriptorSetLayoutBinding, len(desc.Bindings))
-	for i := range bindings {
-		bindings[i] = vk.DescriptorSetLayoutBinding{
-			Binding:         uint32(i),
-			DescriptorType:  vk.DescriptorTypeStorageBuffer,
-			DescriptorCount: 1,
-			StageFlags:      vk.ShaderStageFlags(vk.ShaderStageComputeBit),
-		}
-	}
-	linfo := &vk.DescriptorSetLayoutCreateInfo{
-		SType:        vk.StructureTypeDescriptorSetLayoutCreateInfo,
-		BindingCount: uint32(len(bindings)),
-		PBindings:    bindings,
-	}
+	in, dev := unsafe.Pointer(d.inst.handle), unsafe.Pointer(d.handle)
+	// Non-dispatchable handles are 64-bit values that vulkan-go types as
+	// pointers; the shim writes new ones straight into a variable of the
+	// handle's type.
 	var setLayout vk.DescriptorSetLayout
-	r = vk.CreateDescriptorSetLayout(d.handle, linfo, nil, &setLayout)
-	linfo.Free()
+	r = vk.Result(C.vkcnn_create_set_layout(in, dev, C.uint32_t(len(desc.Bindings)), (*C.uint64_t)(unsafe.Pointer(&setLayout))))
 	k.setLayout = setLayout
 	if err := k.check("vkCreateDescriptorSetLayout", r); err != nil {
 		return nil, err
 	}
-
-	pinfo := &vk.PipelineLayoutCreateInfo{
-		SType:          vk.StructureTypePipelineLayoutCreateInfo,
-		SetLayoutCount: 1,
-		PSetLayouts:    []vk.DescriptorSetLayout{k.setLayout},
-	}
-	if desc.PushSize > 0 {
-		pinfo.PushConstantRangeCount = 1
-		pinfo.PPushConstantRanges = []vk.PushConstantRange{{
-			StageFlags: vk.ShaderStageFlags(vk.ShaderStageComputeBit),
-			Size:       uint32(desc.PushSize),
-		}}
-	}
 	var layout vk.PipelineLayout
-	r = vk.CreatePipelineLayout(d.handle, pinfo, nil, &layout)
-	pinfo.Free()
+	r = vk.Result(C.vkcnn_create_pipeline_layout(in, dev, handle(unsafe.Pointer(setLayout)), C.uint32_t(desc.PushSize), (*C.uint64_t)(unsafe.Pointer(&layout))))
 	k.layout = layout
 	if err := k.check("vkCreatePipelineLayout", r); err != nil {
 		return nil, err
@@ -134,10 +109,8 @@ func (d *Device) NewKernel(spirv []byte, desc KernelDesc) (_ *Kernel, err error)
 		defer C.free(spec)
 		copy(unsafe.Slice((*uint32)(spec), len(desc.Spec)), desc.Spec)
 	}
-	// Non-dispatchable handles are 64-bit values that vulkan-go types as
-	// pointers; the shim writes the new one straight into k.pipeline's type.
 	var pipeline vk.Pipeline
-	r = vk.Result(C.vkcnn_create_compute_pipeline(unsafe.Pointer(d.inst.handle), unsafe.Pointer(d.handle),
+	r = vk.Result(C.vkcnn_create_compute_pipeline(in, dev,
 		handle(unsafe.Pointer(d.cache)), handle(unsafe.Pointer(k.module)), handle(unsafe.Pointer(k.layout)),
 		(*C.uint32_t)(spec), C.uint32_t(len(desc.Spec)), (*C.uint64_t)(unsafe.Pointer(&pipeline))))
 	if err := k.check("vkCreateComputePipelines", r); err != nil {

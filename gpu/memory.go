@@ -132,6 +132,7 @@ func (a *allocator) destroy() {
 func memoryType(pd vk.PhysicalDevice, typeBits uint32, want vk.MemoryPropertyFlagBits) (uint32, error) {
 	var mp vk.PhysicalDeviceMemoryProperties
 	vk.GetPhysicalDeviceMemoryProperties(pd, &mp)
+	defer mp.Free() // vulkan-go's C copy, read by the Derefs
 	mp.Deref()
 	for i := uint32(0); i < mp.MemoryTypeCount; i++ {
 		t := mp.MemoryTypes[i]

@@ -1,5 +1,10 @@
 package gpu
 
+/*
+#include "shim.h"
+*/
+import "C"
+
 import (
 	"fmt"
 	"unsafe"
@@ -49,7 +54,7 @@ func (d *Device) NewSequence() (*Sequence, error) {
 	}
 	// Order this run after whatever ran before it on the queue: uploads, an
 	// earlier run of this recording, other sequences.
-	memoryBarrier(cb, computeOrTransfer, anyWrite, computeOrTransfer, anyAccess)
+	d.memoryBarrier(cb, computeOrTransfer, anyWrite, computeOrTransfer, anyAccess)
 	d.sequences[s] = struct{}{}
 	return s, nil
 }
@@ -92,23 +97,15 @@ func (s *Sequence) use(reads, writes []vk.Buffer) {
 		hazard = hazard || s.written[b] || s.read[b]
 	}
 	if hazard {
-		barriers := make([]vk.BufferMemoryBarrier, 0, len(s.written))
+		buffers := make([]C.uint64_t, 0, len(s.written))
 		for b := range s.written {
-			barriers = append(barriers, vk.BufferMemoryBarrier{
-				SType:               vk.StructureTypeBufferMemoryBarrier,
-				SrcAccessMask:       vk.AccessFlags(anyWrite),
-				DstAccessMask:       vk.AccessFlags(anyAccess),
-				SrcQueueFamilyIndex: vk.QueueFamilyIgnored,
-				DstQueueFamilyIndex: vk.QueueFamilyIgnored,
-				Buffer:              b,
-				Size:                vk.DeviceSize(vk.WholeSize),
-			})
+			buffers = append(buffers, handle(unsafe.Pointer(b)))
 		}
 		// An execution dependency orders every earlier command, which is
 		// all a write-after-read needs; the buffer barriers make the writes
 		// visible.
-		vk.CmdPipelineBarrier(s.cb, vk.PipelineStageFlags(computeOrTransfer), vk.PipelineStageFlags(computeOrTransfer), 0,
-			0, nil, uint32(len(barriers)), barriers, 0, nil)
+		C.vkcnn_cmd_buffer_barriers(unsafe.Pointer(s.d.inst.handle), unsafe.Pointer(s.cb), C.uint32_t(computeOrTransfer), C.uint32_t(computeOrTransfer),
+			C.uint32_t(anyWrite), C.uint32_t(anyAccess), unsafe.SliceData(buffers), C.uint32_t(len(buffers)))
 		clear(s.written)
 		clear(s.read)
 	}
@@ -168,18 +165,8 @@ func (s *Sequence) descriptorSet(k *Kernel, buffers []*Buffer) (vk.DescriptorSet
 		return nil, fmt.Errorf("%d bindings, at most %d", len(buffers), maxBindings)
 	}
 	if s.left == 0 {
-		info := &vk.DescriptorPoolCreateInfo{
-			SType:         vk.StructureTypeDescriptorPoolCreateInfo,
-			MaxSets:       setsPerPool,
-			PoolSizeCount: 1,
-			PPoolSizes: []vk.DescriptorPoolSize{{
-				Type:            vk.DescriptorTypeStorageBuffer,
-				DescriptorCount: setsPerPool * maxBindings,
-			}},
-		}
 		var pool vk.DescriptorPool
-		r := vk.CreateDescriptorPool(s.d.handle, info, nil, &pool)
-		info.Free()
+		r := vk.Result(C.vkcnn_create_descriptor_pool(unsafe.Pointer(s.d.inst.handle), unsafe.Pointer(s.d.handle), setsPerPool, maxBindings, (*C.uint64_t)(unsafe.Pointer(&pool))))
 		if err := check("vkCreateDescriptorPool", r); err != nil {
 			return nil, err
 		}
@@ -199,20 +186,13 @@ func (s *Sequence) descriptorSet(k *Kernel, buffers []*Buffer) (vk.DescriptorSet
 		return nil, err
 	}
 	s.left--
-	// Fresh slices for every call: vulkan-go reuses the C copy of a slice
-	// it has seen, so an edited, reused slice would write stale buffers.
-	writes := make([]vk.WriteDescriptorSet, len(buffers))
+	handles := make([]C.uint64_t, len(buffers))
 	for i, b := range buffers {
-		writes[i] = vk.WriteDescriptorSet{
-			SType:           vk.StructureTypeWriteDescriptorSet,
-			DstSet:          set,
-			DstBinding:      uint32(i),
-			DescriptorCount: 1,
-			DescriptorType:  vk.DescriptorTypeStorageBuffer,
-			PBufferInfo:     []vk.DescriptorBufferInfo{{Buffer: b.handle, Range: vk.DeviceSize(vk.WholeSize)}},
-		}
+		handles[i] = handle(unsafe.Pointer(b.handle))
 	}
-	vk.UpdateDescriptorSets(s.d.handle, uint32(len(writes)), writes, 0, nil)
+	if r := vk.Result(C.vkcnn_write_descriptors(unsafe.Pointer(s.d.inst.handle), unsafe.Pointer(s.d.handle), handle(unsafe.Pointer(set)), &handles[0], C.uint32_t(len(handles)))); r != vk.Success {
+		return nil, check("vkUpdateDescriptorSets", r)
+	}
 	return set, nil
 }
 
@@ -235,7 +215,7 @@ func (s *Sequence) Copy(src, dst *Buffer, n int64) error {
 		return s.fail(fmt.Errorf("copy of %d bytes between buffers of %d and %d bytes", n, src.size, dst.size))
 	}
 	s.use([]vk.Buffer{src.handle}, []vk.Buffer{dst.handle})
-	vk.CmdCopyBuffer(s.cb, src.handle, dst.handle, 1, []vk.BufferCopy{{Size: vk.DeviceSize(n)}})
+	C.vkcnn_cmd_copy(unsafe.Pointer(s.d.inst.handle), unsafe.Pointer(s.cb), handle(unsafe.Pointer(src.handle)), 0, handle(unsafe.Pointer(dst.handle)), 0, C.uint64_t(n))
 	return nil
 }
 

@@ -11,6 +11,8 @@ typedef PFN_void (*PFN_getProc)(void *instance, const char *name);
 
 static PFN_getProc getProc;
 
+void *vkcnn_proc(void *instance, const char *name) { return getProc == NULL ? NULL : (void *)getProc(instance, name); }
+
 void *vkcnn_open_loader(const char *name, const char **err) {
 	const char *names[] = {name, "libvulkan.so.1", "libvulkan.so"};
 	*err = NULL;
