@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 
 need=()
 [ -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] || ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1 || need+=(mesa-vulkan-drivers)
-ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1 ' || need+=(libvulkan1)
+# (grep reads all of ldconfig's output: with -q it could quit early, and
+# pipefail would count ldconfig's SIGPIPE as the library missing.)
+ldconfig -p 2>/dev/null | grep 'libvulkan.so.1 ' >/dev/null || need+=(libvulkan1)
 ls /usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json >/dev/null 2>&1 || need+=(vulkan-validationlayers)
 command -v glslc >/dev/null || need+=(glslc)
 # PyTorch checks that its load_state_dict takes vkcnn's weights and back
