@@ -118,7 +118,7 @@ PY
 if [ -z "$pytorch_json" ]; then
   missing=()
   "$py" -c 'import torch' 2>/dev/null || missing+=(python3-torch)
-  dpkg-query -W -f='${Status}' libopenblas0-pthread 2>/dev/null | grep -q 'ok installed' || missing+=(libopenblas0-pthread)
+  dpkg-query -W -f='${Status}' libopenblas0-pthread 2>/dev/null | grep 'ok installed' >/dev/null || missing+=(libopenblas0-pthread)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$skip_apt" = 1 ]; then
       "$py" -c 'import torch' 2>/dev/null || die "$py cannot import torch and --skip-apt was given (apt-get install python3-torch)"
@@ -174,7 +174,7 @@ if [ "$pytorch_only" = 0 ] && [ -z "$vkcnn" ] && [ -z "$vkcnn_json" ]; then
   (cd "$root" && go build -o "$tmp/vkcnn" ./cmd/vkcnn) || die "go build ./cmd/vkcnn failed in $root"
   vkcnn=$tmp/vkcnn
 fi
-if [ -n "$vkcnn" ] && [ "$pytorch_only" = 0 ] && ! "$vkcnn" bench train --help 2>&1 | grep -q 'bench train'; then
+if [ -n "$vkcnn" ] && [ "$pytorch_only" = 0 ] && ! "$vkcnn" bench train --help 2>&1 | grep 'bench train' >/dev/null; then
   die "vkcnn (from $root at $rev) has no 'bench train' command yet; it said:
 $("$vkcnn" bench train --help 2>&1 | head -3 | sed 's/^/    /')
 Run bench/compare.sh again once cmd/vkcnn has it, or pass --pytorch-only for the PyTorch figures alone."

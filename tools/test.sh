@@ -31,3 +31,9 @@ go vet ./...
 go test -count=1 "$@" ./...
 # The CPU-side packages again under the race detector.
 go test -count=1 -race -short ./backend/cpu ./cifar10 ./checkpoint ./metrics ./images
+# The benchmark scripts, end to end with a fake vkcnn and a fake PyTorch.
+if ! out=$(bash bench/test_scripts.sh 2>&1); then
+	echo "$out"
+	exit 1
+fi
+echo "ok  	bench/test_scripts.sh"
