@@ -9,9 +9,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vkcnn/vkcnn/gpu"
+	"github.com/vkcnn/vkcnn/internal/memstat"
 	"github.com/vkcnn/vkcnn/shaders"
 )
 
@@ -326,33 +326,21 @@ func TestOpenCloseLeavesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for range 20 { // the driver's caches and the Go heap settle first
+	for range 50 { // the driver's caches and the Go heap settle first
 		round()
 	}
 	const rounds = 200
-	before := liveHeap()
+	before := memstat.LiveHeap()
 	for range rounds {
 		round()
 	}
-	after := liveHeap()
+	after := memstat.LiveHeap()
 	t.Logf("%d rounds: live Go heap %d -> %d KiB", rounds, before>>10, after>>10)
 	// After warm-up the live heap stays within about 100 KiB over hundreds
 	// of rounds; a registry that keeps an entry per device would not.
 	if per := (after - before) / rounds; per > 1<<10 {
 		t.Errorf("the live Go heap grew %d bytes a round over %d rounds (%d -> %d KiB)", per, rounds, before>>10, after>>10)
 	}
-}
-
-// liveHeap is the size of the Go heap's live objects once collections have
-// run the finalizers that vulkan-go attaches to its C copies.
-func liveHeap() int64 {
-	var m runtime.MemStats
-	for range 3 {
-		runtime.GC()
-		time.Sleep(time.Millisecond) // the finalizer goroutine runs
-	}
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc)
 }
 
 // TestUnderGCPressure opens devices, creates kernels, records, runs and

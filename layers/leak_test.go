@@ -2,39 +2,12 @@ package layers
 
 import (
 	"context"
-	"os"
-	"runtime"
-	"strconv"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/vkcnn/vkcnn/backend/vulkan"
 	"github.com/vkcnn/vkcnn/gpu"
+	"github.com/vkcnn/vkcnn/internal/memstat"
 )
-
-// rss is the process's resident memory in bytes (Linux), or 0.
-func rss() int64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	pages, _ := strconv.ParseInt(strings.Fields(string(b))[1], 10, 64)
-	return pages * int64(os.Getpagesize())
-}
-
-// heap is the size of the Go heap's live objects once collections have run
-// the finalizers that vulkan-go attaches to its C copies. (HeapInuse counts
-// whole spans and wanders by a MiB with fragmentation.)
-func heap() int64 {
-	var m runtime.MemStats
-	for range 3 {
-		runtime.GC()
-		time.Sleep(time.Millisecond) // the finalizer goroutine runs
-	}
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc)
-}
 
 // TestNoLeaks opens a device, trains a small model an epoch and closes it
 // all, 100 times. Validation fails Close for any Vulkan object left behind,
@@ -76,11 +49,11 @@ func TestNoLeaks(t *testing.T) {
 	for range 5 {
 		cycle()
 	}
-	heapBefore, rssBefore := heap(), rss()
+	heapBefore, rssBefore := memstat.LiveHeap(), memstat.Resident()
 	for range rounds {
 		cycle()
 	}
-	heapAfter, rssAfter := heap(), rss()
+	heapAfter, rssAfter := memstat.LiveHeap(), memstat.Resident()
 	t.Logf("%d rounds: Go heap %d -> %d KiB, resident memory %d -> %d MiB", rounds, heapBefore>>10, heapAfter>>10, rssBefore>>20, rssAfter>>20)
 	// A round allocates several MiB of Go memory (data sets, weights); what
 	// it forgets to drop would add up to far more than this.
