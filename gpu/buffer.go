@@ -230,14 +230,22 @@ func (d *Device) copyBuffer(src vk.Buffer, srcOffset int64, dst vk.Buffer, dstOf
 	if err := begin(cb, vk.CommandBufferUsageOneTimeSubmitBit); err != nil {
 		return err
 	}
-	d.memoryBarrier(cb,
+	err := d.memoryBarrier(cb,
 		vk.PipelineStageComputeShaderBit|vk.PipelineStageTransferBit,
 		vk.AccessShaderWriteBit|vk.AccessShaderReadBit|vk.AccessTransferWriteBit|vk.AccessTransferReadBit,
 		vk.PipelineStageTransferBit,
 		vk.AccessTransferReadBit|vk.AccessTransferWriteBit)
-	C.vkcnn_cmd_copy(unsafe.Pointer(d.inst.handle), unsafe.Pointer(cb), handle(unsafe.Pointer(src)), C.uint64_t(srcOffset), handle(unsafe.Pointer(dst)), C.uint64_t(dstOffset), C.uint64_t(n))
+	if err != nil {
+		return err
+	}
+	r := C.vkcnn_cmd_copy(unsafe.Pointer(d.inst.handle), unsafe.Pointer(cb), handle(unsafe.Pointer(src)), C.uint64_t(srcOffset), handle(unsafe.Pointer(dst)), C.uint64_t(dstOffset), C.uint64_t(n))
+	if err := check("vkCmdCopyBuffer", vk.Result(r)); err != nil {
+		return err
+	}
 	if toHost {
-		d.memoryBarrier(cb, vk.PipelineStageTransferBit, vk.AccessTransferWriteBit, vk.PipelineStageHostBit, vk.AccessHostReadBit)
+		if err := d.memoryBarrier(cb, vk.PipelineStageTransferBit, vk.AccessTransferWriteBit, vk.PipelineStageHostBit, vk.AccessHostReadBit); err != nil {
+			return err
+		}
 	}
 	if err := check("vkEndCommandBuffer", vk.EndCommandBuffer(cb)); err != nil {
 		return err
@@ -257,6 +265,7 @@ func begin(cb vk.CommandBuffer, flags vk.CommandBufferUsageFlagBits) error {
 
 // memoryBarrier records ordering all earlier accesses in src against later
 // ones in dst.
-func (d *Device) memoryBarrier(cb vk.CommandBuffer, srcStage vk.PipelineStageFlagBits, srcAccess vk.AccessFlagBits, dstStage vk.PipelineStageFlagBits, dstAccess vk.AccessFlagBits) {
-	C.vkcnn_cmd_memory_barrier(unsafe.Pointer(d.inst.handle), unsafe.Pointer(cb), C.uint32_t(srcStage), C.uint32_t(dstStage), C.uint32_t(srcAccess), C.uint32_t(dstAccess))
+func (d *Device) memoryBarrier(cb vk.CommandBuffer, srcStage vk.PipelineStageFlagBits, srcAccess vk.AccessFlagBits, dstStage vk.PipelineStageFlagBits, dstAccess vk.AccessFlagBits) error {
+	r := C.vkcnn_cmd_memory_barrier(unsafe.Pointer(d.inst.handle), unsafe.Pointer(cb), C.uint32_t(srcStage), C.uint32_t(dstStage), C.uint32_t(srcAccess), C.uint32_t(dstAccess))
+	return check("vkCmdPipelineBarrier", vk.Result(r))
 }

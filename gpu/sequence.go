@@ -54,7 +54,10 @@ func (d *Device) NewSequence() (*Sequence, error) {
 	}
 	// Order this run after whatever ran before it on the queue: uploads, an
 	// earlier run of this recording, other sequences.
-	d.memoryBarrier(cb, computeOrTransfer, anyWrite, computeOrTransfer, anyAccess)
+	if err := d.memoryBarrier(cb, computeOrTransfer, anyWrite, computeOrTransfer, anyAccess); err != nil {
+		vk.FreeCommandBuffers(d.handle, d.pool, 1, []vk.CommandBuffer{cb})
+		return nil, err
+	}
 	d.sequences[s] = struct{}{}
 	return s, nil
 }
@@ -88,7 +91,7 @@ func (s *Sequence) recording(what string) bool {
 
 // use notes that the next command reads and writes these buffers, and
 // records a barrier first when it depends on an earlier command.
-func (s *Sequence) use(reads, writes []vk.Buffer) {
+func (s *Sequence) use(reads, writes []vk.Buffer) error {
 	hazard := false
 	for _, b := range reads {
 		hazard = hazard || s.written[b]
@@ -104,8 +107,11 @@ func (s *Sequence) use(reads, writes []vk.Buffer) {
 		// An execution dependency orders every earlier command, which is
 		// all a write-after-read needs; the buffer barriers make the writes
 		// visible.
-		C.vkcnn_cmd_buffer_barriers(unsafe.Pointer(s.d.inst.handle), unsafe.Pointer(s.cb), C.uint32_t(computeOrTransfer), C.uint32_t(computeOrTransfer),
+		r := C.vkcnn_cmd_buffer_barriers(unsafe.Pointer(s.d.inst.handle), unsafe.Pointer(s.cb), C.uint32_t(computeOrTransfer), C.uint32_t(computeOrTransfer),
 			C.uint32_t(anyWrite), C.uint32_t(anyAccess), unsafe.SliceData(buffers), C.uint32_t(len(buffers)))
+		if err := check("vkCmdPipelineBarrier", vk.Result(r)); err != nil {
+			return err
+		}
 		clear(s.written)
 		clear(s.read)
 	}
@@ -115,6 +121,7 @@ func (s *Sequence) use(reads, writes []vk.Buffer) {
 	for _, b := range writes {
 		s.written[b] = true
 	}
+	return nil
 }
 
 // Dispatch records k over groups workgroups with the given push constants
@@ -150,7 +157,9 @@ func (s *Sequence) Dispatch(k *Kernel, groups [3]uint32, push []byte, buffers ..
 	if err != nil {
 		return s.fail(fmt.Errorf("dispatch %s: %w", k.desc.Name, err))
 	}
-	s.use(reads, writes)
+	if err := s.use(reads, writes); err != nil {
+		return s.fail(fmt.Errorf("dispatch %s: %w", k.desc.Name, err))
+	}
 	vk.CmdBindPipeline(s.cb, vk.PipelineBindPointCompute, k.pipeline)
 	vk.CmdBindDescriptorSets(s.cb, vk.PipelineBindPointCompute, k.layout, 0, 1, []vk.DescriptorSet{set}, 0, nil)
 	if len(push) > 0 {
@@ -190,7 +199,7 @@ func (s *Sequence) descriptorSet(k *Kernel, buffers []*Buffer) (vk.DescriptorSet
 	for i, b := range buffers {
 		handles[i] = handle(unsafe.Pointer(b.handle))
 	}
-	if r := vk.Result(C.vkcnn_write_descriptors(unsafe.Pointer(s.d.inst.handle), unsafe.Pointer(s.d.handle), handle(unsafe.Pointer(set)), &handles[0], C.uint32_t(len(handles)))); r != vk.Success {
+	if r := vk.Result(C.vkcnn_write_descriptors(unsafe.Pointer(s.d.inst.handle), unsafe.Pointer(s.d.handle), handle(unsafe.Pointer(set)), unsafe.SliceData(handles), C.uint32_t(len(handles)))); r != vk.Success {
 		return nil, check("vkUpdateDescriptorSets", r)
 	}
 	return set, nil
@@ -201,7 +210,9 @@ func (s *Sequence) Fill(b *Buffer, value uint32) error {
 	if !s.recording("fill") {
 		return s.err
 	}
-	s.use(nil, []vk.Buffer{b.handle})
+	if err := s.use(nil, []vk.Buffer{b.handle}); err != nil {
+		return s.fail(fmt.Errorf("fill: %w", err))
+	}
 	vk.CmdFillBuffer(s.cb, b.handle, 0, vk.DeviceSize(vk.WholeSize), value)
 	return nil
 }
@@ -214,8 +225,13 @@ func (s *Sequence) Copy(src, dst *Buffer, n int64) error {
 	if n <= 0 || n > src.size || n > dst.size {
 		return s.fail(fmt.Errorf("copy of %d bytes between buffers of %d and %d bytes", n, src.size, dst.size))
 	}
-	s.use([]vk.Buffer{src.handle}, []vk.Buffer{dst.handle})
-	C.vkcnn_cmd_copy(unsafe.Pointer(s.d.inst.handle), unsafe.Pointer(s.cb), handle(unsafe.Pointer(src.handle)), 0, handle(unsafe.Pointer(dst.handle)), 0, C.uint64_t(n))
+	if err := s.use([]vk.Buffer{src.handle}, []vk.Buffer{dst.handle}); err != nil {
+		return s.fail(fmt.Errorf("copy: %w", err))
+	}
+	r := C.vkcnn_cmd_copy(unsafe.Pointer(s.d.inst.handle), unsafe.Pointer(s.cb), handle(unsafe.Pointer(src.handle)), 0, handle(unsafe.Pointer(dst.handle)), 0, C.uint64_t(n))
+	if err := check("vkCmdCopyBuffer", vk.Result(r)); err != nil {
+		return s.fail(fmt.Errorf("copy: %w", err))
+	}
 	return nil
 }
 
