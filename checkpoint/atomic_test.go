@@ -3,28 +3,11 @@ package checkpoint
 import (
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
-)
 
-// assertOnlyFiles fails if dir holds anything but the named entries, which
-// is how a leftover temporary file shows.
-func assertOnlyFiles(t *testing.T, dir string, names ...string) {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, e := range entries {
-		got = append(got, e.Name())
-	}
-	slices.Sort(names)
-	if !slices.Equal(got, names) {
-		t.Errorf("%s holds %q, want %q", dir, got, names)
-	}
-}
+	"github.com/vkcnn/vkcnn/internal/dirtest"
+)
 
 func TestSaveFailureLeavesNoFile(t *testing.T) {
 	tensors := []Tensor{{Name: "a", Shape: []int{1}, Data: []float32{1}}}
@@ -61,7 +44,7 @@ func TestSaveFailureLeavesNoFile(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("Save error = %v, want one containing %q", err, tc.wantErr)
 			}
-			assertOnlyFiles(t, dir, tc.entries...)
+			dirtest.Only(t, dir, tc.entries...)
 		})
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vkcnn/vkcnn/internal/dirtest"
 )
 
 // TestSaveLayout pins the exact bytes against a file built by hand from the
@@ -172,7 +174,7 @@ func TestSaveRejectsBadTensors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("Save error = %v, want one containing %q", err, tc.wantErr)
 			}
-			assertOnlyFiles(t, dir, "model.safetensors")
+			dirtest.Only(t, dir, "model.safetensors")
 			if b, _ := os.ReadFile(path); string(b) != "old" {
 				t.Errorf("a failed Save changed the existing file to %q", b)
 			}

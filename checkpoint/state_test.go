@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/vkcnn/vkcnn/internal/dirtest"
 )
 
 func sampleState() State {
@@ -52,7 +54,7 @@ func TestStateRoundTrip(t *testing.T) {
 			if !reflect.DeepEqual(got, tc.state) {
 				t.Errorf("LoadState = %+v\nwant %+v", got, tc.state)
 			}
-			assertOnlyFiles(t, dir, ModelFile, OptimizerFile, StateFile)
+			dirtest.Only(t, dir, ModelFile, OptimizerFile, StateFile)
 		})
 	}
 }
@@ -159,7 +161,7 @@ func TestSaveStateIntoMissingDirectory(t *testing.T) {
 	if err == nil {
 		t.Fatal("SaveState into a missing directory succeeded, want an error")
 	}
-	assertOnlyFiles(t, parent)
+	dirtest.Only(t, parent)
 }
 
 func saveOrFail(t *testing.T, dir string, s State) {

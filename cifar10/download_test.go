@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/vkcnn/vkcnn/internal/dirtest"
 )
 
 // server serves body at /cifar.tar.gz with a Content-Length of size (-1:
@@ -110,7 +112,7 @@ func TestDownload(t *testing.T) {
 			}
 			if tc.err != nil {
 				wantErr(t, err, tc.err...)
-				if files := dirFiles(t, cache); len(files) > 0 {
+				if files := dirtest.Names(t, cache); len(files) > 0 {
 					t.Errorf("failed download left files in the cache: %q", files)
 				}
 				return
@@ -128,7 +130,7 @@ func TestDownload(t *testing.T) {
 				t.Errorf("warnings %q, want one containing %q", *warnings, tc.warn)
 			}
 			name := cacheName(url)
-			if files := dirFiles(t, cache); !slices.Equal(files, []string{name, name + ".md5"}) {
+			if files := dirtest.Names(t, cache); !slices.Equal(files, []string{name, name + ".md5"}) {
 				t.Errorf("cache holds %q, want the archive and its .md5", files)
 			}
 			if cached, err := os.ReadFile(filepath.Join(cache, name)); err != nil || !bytes.Equal(cached, good) {
@@ -206,7 +208,7 @@ func TestCacheDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !isRegular(filepath.Join(env, cacheName(s.url()))) {
-		t.Errorf("download not in $VKCNN_DATA (holds %q)", dirFiles(t, env))
+		t.Errorf("download not in $VKCNN_DATA (holds %q)", dirtest.Names(t, env))
 	}
 
 	// The official archive name in the cache is used without downloading.
@@ -228,6 +230,6 @@ func TestCacheDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !isRegular(filepath.Join(dir, cacheName(s.url()))) {
-		t.Errorf("download not in CacheDir (holds %q)", dirFiles(t, dir))
+		t.Errorf("download not in CacheDir (holds %q)", dirtest.Names(t, dir))
 	}
 }

@@ -127,20 +127,6 @@ func collect() (func(string), *[]string) {
 	return func(s string) { w = append(w, s) }, &w
 }
 
-// dirFiles lists the names in dir (none if it does not exist).
-func dirFiles(t testing.TB, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
 func wantErr(t *testing.T, err error, subs ...string) {
 	t.Helper()
 	if err == nil {

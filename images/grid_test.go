@@ -5,9 +5,10 @@ import (
 	"image/color"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vkcnn/vkcnn/internal/dirtest"
 )
 
 // record builds a CIFAR-style planar record of one color with a marker
@@ -172,14 +173,7 @@ func TestSavePNGFailureLeavesNoFile(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("SavePNG error = %v, want one containing %q", err, tc.wantErr)
 			}
-			entries, _ := os.ReadDir(dir)
-			var names []string
-			for _, e := range entries {
-				names = append(names, e.Name())
-			}
-			if !slices.Equal(names, tc.keep) {
-				t.Errorf("%s holds %q after a failed save, want %q", dir, names, tc.keep)
-			}
+			dirtest.Only(t, dir, tc.keep...)
 		})
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vkcnn/vkcnn/internal/dirtest"
 )
 
 func TestPlotWritesPNG(t *testing.T) {
@@ -46,10 +48,7 @@ func TestPlotWritesPNG(t *testing.T) {
 					t.Errorf("panel %v has %d dark pixels, want a plot", half, n)
 				}
 			}
-			entries, err := os.ReadDir(dir)
-			if err != nil || len(entries) != 1 {
-				t.Errorf("directory holds %v (error %v), want only metrics.png", entries, err)
-			}
+			dirtest.Only(t, dir, "metrics.png")
 		})
 	}
 }
@@ -71,9 +70,7 @@ func TestPlotErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("Plot error = %v, want one containing %q", err, tc.wantErr)
 			}
-			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
-				t.Errorf("a failed Plot left %v behind", entries)
-			}
+			dirtest.Only(t, dir)
 		})
 	}
 }

@@ -5,27 +5,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
-)
 
-// assertOnlyFiles fails if dir holds anything but the named entries, which
-// is how a leftover temporary file shows.
-func assertOnlyFiles(t *testing.T, dir string, names ...string) {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, e := range entries {
-		got = append(got, e.Name())
-	}
-	slices.Sort(names)
-	if !slices.Equal(got, names) {
-		t.Errorf("%s holds %q, want %q", dir, got, names)
-	}
-}
+	"github.com/vkcnn/vkcnn/internal/dirtest"
+)
 
 func TestWriteRemovesTempOnWriteError(t *testing.T) {
 	dir := t.TempDir()
@@ -40,7 +23,7 @@ func TestWriteRemovesTempOnWriteError(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("error = %v, want it to wrap %v", err, boom)
 	}
-	assertOnlyFiles(t, dir)
+	dirtest.Only(t, dir)
 }
 
 func TestWriteReplaces(t *testing.T) {
@@ -69,5 +52,5 @@ func TestWriteReplaces(t *testing.T) {
 	if info.Mode().Perm() != 0o644 {
 		t.Errorf("mode %v, want 0644 so the model can be shared", info.Mode().Perm())
 	}
-	assertOnlyFiles(t, dir, "f")
+	dirtest.Only(t, dir, "f")
 }
