@@ -58,22 +58,7 @@ func TestGather(t *testing.T) {
 			recs, _ := h.records(40)
 			idx := h.indexList(steps*c.n+1, 40)
 			ctr := h.counters(1000, 0)
-			xs := make([]pair, steps)
-			labels := make([]pair, steps)
-			for i := range xs {
-				xs[i] = h.output(backend.F32, c.n, 3, backend.ImageSide, backend.ImageSide)
-				labels[i] = h.output(backend.U32, c.n)
-			}
-			h.run(1, func(o backend.Ops, s side) {
-				for i := range steps {
-					o.Gather(s(recs), s(idx), s(ctr), s(xs[i]), s(labels[i]), c.o)
-					o.Step(s(ctr))
-				}
-			})
-			for i := range steps {
-				h.bitIdentical(fmt.Sprint("step ", i, ": x"), xs[i])
-				h.same(fmt.Sprint("step ", i, ": labels"), labels[i])
-			}
+			gatherSteps(h, recs, idx, ctr, c.n, steps, c.o)
 			h.same("ctr", ctr)
 		})
 	}
@@ -184,5 +169,25 @@ func TestStep(t *testing.T) {
 	h.same("ctr", ctr)
 	if got := h.uints(h.gpu, ctr.gpu); got[0] != 47 || got[1] != 5 {
 		t.Errorf("counters after 6 steps from [41 0xffffffff]: %v, want [47 5]", got)
+	}
+}
+
+// gatherSteps records steps gathers of batch n, advancing the counter
+// between them, and checks every batch and its labels bit for bit.
+func gatherSteps(h *harness, recs, idx, ctr pair, n, steps int, o backend.GatherParams) {
+	xs, labels := make([]pair, steps), make([]pair, steps)
+	for i := range xs {
+		xs[i] = h.output(backend.F32, n, 3, backend.ImageSide, backend.ImageSide)
+		labels[i] = h.output(backend.U32, n)
+	}
+	h.run(1, func(ops backend.Ops, s side) {
+		for i := range steps {
+			ops.Gather(s(recs), s(idx), s(ctr), s(xs[i]), s(labels[i]), o)
+			ops.Step(s(ctr))
+		}
+	})
+	for i := range steps {
+		h.bitIdentical(fmt.Sprint("step ", i, ": x"), xs[i])
+		h.same(fmt.Sprint("step ", i, ": labels"), labels[i])
 	}
 }

@@ -213,21 +213,7 @@ func TestShardGather(t *testing.T) {
 			idx := h.alloc(backend.U32, []int{len(order)})
 			h.upload(idx, order)
 			ctr := h.counters(100, 0)
-			xs, labels := make([]pair, steps), make([]pair, steps)
-			for i := range xs {
-				xs[i] = h.output(backend.F32, n, 3, backend.ImageSide, backend.ImageSide)
-				labels[i] = h.output(backend.U32, n)
-			}
-			h.run(1, func(o backend.Ops, s side) {
-				for i := range steps {
-					o.Gather(s(recs), s(idx), s(ctr), s(xs[i]), s(labels[i]), c.o)
-					o.Step(s(ctr))
-				}
-			})
-			for i := range steps {
-				h.bitIdentical(fmt.Sprint("step ", i, ": x"), xs[i])
-				h.same(fmt.Sprint("step ", i, ": labels"), labels[i])
-			}
+			gatherSteps(h, recs, idx, ctr, n, steps, c.o)
 		})
 	}
 
