@@ -94,13 +94,13 @@ type Program interface {
 // Ops are the operations of a training step. Every op overwrites its outputs
 // entirely unless it says it accumulates.
 type Ops interface {
-	// Conv2d: y = conv(x, w) + b. x [N,C,H,W], w [K,C,R,S], b [K],
-	// y [N,K,OH,OW] with OH = (H+2*pad-R)/stride+1 (likewise OW).
+	// Conv2d: y = conv(x, w) + b. x [N,C,H,W], w [K,C,R,S], b [K] or nil
+	// (no bias), y [N,K,OH,OW] with OH = (H+2*pad-R)/stride+1 (likewise OW).
 	Conv2d(x, w, b, y Tensor, stride, pad int)
 	// Conv2dBackwardData: dx = gradient of the input, from dy and w.
 	Conv2dBackwardData(dy, w, dx Tensor, stride, pad int)
 	// Conv2dBackwardWeights: dw and db = gradients of the weights and bias,
-	// summed over the batch.
+	// summed over the batch; db may be nil (a convolution without bias).
 	Conv2dBackwardWeights(x, dy, dw, db Tensor, stride, pad int)
 
 	// MaxPool2d: y = max over each kernel x kernel window (no padding),
@@ -152,6 +152,67 @@ type Ops interface {
 	// Step advances the counters: ctr[0]++ (the global step, which seeds the
 	// random draws) and ctr[1]++ (the batch within the epoch).
 	Step(ctr Tensor)
+
+	// AvgPool2d: y = mean over each kernel x kernel window, stride apart, no
+	// padding (PyTorch's floor mode: a partial window at the edge is dropped).
+	// x [N,C,H,W], y [N,C,OH,OW] with OH = (H-kernel)/stride+1. A kernel
+	// and stride equal to H = W is global average pooling.
+	AvgPool2d(x, y Tensor, kernel, stride int)
+	// AvgPool2dBackward: dx = each dy/kernel² spread over its window,
+	// summed where windows overlap, zero where no window reaches.
+	AvgPool2dBackward(dy, dx Tensor, kernel, stride int)
+
+	// BatchNorm2d normalizes each channel c of x [N,C,H,W] into y (same
+	// shape; y may not be x) as torch.nn.BatchNorm2d does:
+	// y = (x - mean_c)·invstd_c·Weight[c] + Bias[c], invstd = 1/sqrt(var+Eps).
+	// With o.Train, mean and var are the batch's (var biased, over the N·H·W
+	// values of the channel, which must be more than one), written to t.Mean
+	// and t.InvStd for the backward pass, and the running statistics move:
+	// RunningMean = (1-Momentum)·RunningMean + Momentum·mean, and likewise
+	// RunningVar with the unbiased variance var·cnt/(cnt-1). Without o.Train,
+	// mean and var are RunningMean and RunningVar, nothing is written but y,
+	// and t.Mean and t.InvStd may be nil. Reductions run in a fixed order, so
+	// a run is reproducible.
+	BatchNorm2d(x, y Tensor, t BatchNormTensors, o BatchNormParams)
+	// BatchNorm2dBackward is the gradient of a training-mode BatchNorm2d
+	// from the t.Mean and t.InvStd its forward saved: with
+	// xhat = (x-mean)·invstd and sums over a channel's cnt values,
+	// dBias = Σdy, dWeight = Σdy·xhat,
+	// dx = Weight·invstd/cnt·(cnt·dy - dBias - xhat·dWeight).
+	// dx, dWeight and dBias may each be nil (not wanted: a first layer, a
+	// frozen weight or bias); RunningMean and RunningVar are not read.
+	BatchNorm2dBackward(x, dy, dx Tensor, t BatchNormTensors, dWeight, dBias Tensor)
+
+	// GELU: y = x·Φ(x) = x/2·(1+erf(x/√2)), the exact form (PyTorch's
+	// default approximate='none'). y may be x.
+	GELU(x, y Tensor)
+	// GELUBackward: dx = dy·(Φ(x) + x·φ(x)), φ the standard normal density,
+	// from GELU's input x. dx may be dy.
+	GELUBackward(x, dy, dx Tensor)
+
+	// Add: y = a + b element-wise, all of one shape; y may be a or b. It
+	// joins a residual block's branches and sums a gradient that fans out
+	// to two consumers.
+	Add(a, b, y Tensor)
+	// Scale: y = alpha·x element-wise; y may be x. With alpha 1 it is an
+	// exact copy.
+	Scale(x, y Tensor, alpha float32)
+}
+
+// BatchNormTensors are one BatchNorm2d layer's per-channel tensors, each F32 [C].
+type BatchNormTensors struct {
+	Weight, Bias            Tensor // the affine transform
+	RunningMean, RunningVar Tensor // moved by training, used by evaluation
+	Mean, InvStd            Tensor // the batch's statistics, saved for backward
+}
+
+// BatchNormParams are one BatchNorm2d layer's settings (PyTorch's eps and
+// momentum) and its mode.
+type BatchNormParams struct {
+	Eps, Momentum float32
+	// Train normalizes with the batch's statistics and updates the running
+	// ones; otherwise the running statistics are used.
+	Train bool
 }
 
 // SGDParams are the optimizer's hyperparameters.
