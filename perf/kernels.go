@@ -94,6 +94,10 @@ func Kernels(batches []int, large Large) []Kernel {
 		ks = append(ks, AddBias("fc3", n, hidden), BiasGrad("fc3", n, hidden))
 		ks = append(ks, Linear("fc4", n, hidden, classes)...)
 		ks = append(ks, SoftmaxCrossEntropy(n, classes), Argmax(n, classes))
+		// The ops the zoo networks add (layers/zoo).
+		ks = append(ks, batchNormKernels(n)...)
+		ks = append(ks, arithKernels(n)...)
+		ks = append(ks, avgPoolKernels(n)...)
 	}
 	ks = append(ks, SGD("fc3.weight", hidden, fc3In))
 	first := len(ks)
