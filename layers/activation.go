@@ -11,8 +11,8 @@ type ReLU struct{}
 func (ReLU) Params() []*Param { return nil }
 
 // Bind allocates the output.
-func (ReLU) Bind(b backend.Backend, x, dx backend.Tensor, train bool) (Bound, error) {
-	y, dy, err := outputs(b, train, x.Shape()...)
+func (ReLU) Bind(b backend.Backend, x, dx backend.Tensor, m Mode) (Bound, error) {
+	y, dy, err := outputs(b, m.Train, x.Shape()...)
 	if err != nil {
 		return nil, err
 	}
@@ -30,6 +30,62 @@ func (l *boundReLU) Backward(o backend.Ops) {
 	}
 }
 
+// GELU is x·Φ(x) in its exact erf form, torch.nn.GELU's default.
+type GELU struct{}
+
+// Params: none.
+func (GELU) Params() []*Param { return nil }
+
+// Bind allocates the output; backward reads the input, so the two are
+// separate tensors.
+func (GELU) Bind(b backend.Backend, x, dx backend.Tensor, m Mode) (Bound, error) {
+	y, dy, err := outputs(b, m.Train, x.Shape()...)
+	if err != nil {
+		return nil, err
+	}
+	return &boundGELU{x, dx, y, dy}, nil
+}
+
+type boundGELU struct{ x, dx, y, dy backend.Tensor }
+
+func (l *boundGELU) Out() backend.Tensor   { return l.y }
+func (l *boundGELU) DOut() backend.Tensor  { return l.dy }
+func (l *boundGELU) Forward(o backend.Ops) { o.GELU(l.x, l.y) }
+func (l *boundGELU) Backward(o backend.Ops) {
+	if l.dx != nil {
+		o.GELUBackward(l.x, l.dy, l.dx)
+	}
+}
+
+// Scale multiplies by a constant (airbench scales its logits by 1/9).
+type Scale struct{ Factor float32 }
+
+// Params: none.
+func (Scale) Params() []*Param { return nil }
+
+// Bind allocates the output.
+func (s Scale) Bind(b backend.Backend, x, dx backend.Tensor, m Mode) (Bound, error) {
+	y, dy, err := outputs(b, m.Train, x.Shape()...)
+	if err != nil {
+		return nil, err
+	}
+	return &boundScale{s.Factor, x, dx, y, dy}, nil
+}
+
+type boundScale struct {
+	f            float32
+	x, dx, y, dy backend.Tensor
+}
+
+func (l *boundScale) Out() backend.Tensor   { return l.y }
+func (l *boundScale) DOut() backend.Tensor  { return l.dy }
+func (l *boundScale) Forward(o backend.Ops) { o.Scale(l.x, l.y, l.f) }
+func (l *boundScale) Backward(o backend.Ops) {
+	if l.dx != nil {
+		o.Scale(l.dy, l.dx, l.f)
+	}
+}
+
 // Dropout zeroes each element with probability P while training and scales
 // the rest by 1/(1-P); it is the identity in evaluation. Its draws come from
 // the counter-based generator (backend.Keep) with the model's seed, the
@@ -37,23 +93,21 @@ func (l *boundReLU) Backward(o backend.Ops) {
 type Dropout struct {
 	P      float32
 	Stream uint32
-	Seed   uint32 // set by the model
-	ctr    backend.Tensor
 }
 
 // Params: none.
 func (*Dropout) Params() []*Param { return nil }
 
 // Bind allocates the output when training; in evaluation the output is x.
-func (d *Dropout) Bind(b backend.Backend, x, dx backend.Tensor, train bool) (Bound, error) {
-	if !train {
-		return identity{x}, nil
+func (d *Dropout) Bind(b backend.Backend, x, dx backend.Tensor, m Mode) (Bound, error) {
+	if !m.Train {
+		return identity{x, dx}, nil
 	}
-	y, dy, err := outputs(b, train, x.Shape()...)
+	y, dy, err := outputs(b, m.Train, x.Shape()...)
 	if err != nil {
 		return nil, err
 	}
-	return &boundDropout{d.P, d.Seed, d.Stream, d.ctr, x, dx, y, dy}, nil
+	return &boundDropout{d.P, m.Seed, d.Stream, m.Ctr, x, dx, y, dy}, nil
 }
 
 type boundDropout struct {
@@ -72,11 +126,3 @@ func (l *boundDropout) Backward(o backend.Ops) {
 		o.DropoutBackward(l.dy, l.dx, l.ctr, l.p, l.seed, l.stream)
 	}
 }
-
-// identity passes its input through (dropout in evaluation).
-type identity struct{ x backend.Tensor }
-
-func (i identity) Out() backend.Tensor  { return i.x }
-func (i identity) DOut() backend.Tensor { return nil }
-func (identity) Forward(backend.Ops)    {}
-func (identity) Backward(backend.Ops)   {}

@@ -6,52 +6,78 @@ import (
 	"github.com/vkcnn/vkcnn/backend"
 )
 
-// Conv2d is a 2-D convolution with bias, as torch.nn.Conv2d.
+// Conv2d is a 2-D convolution, as torch.nn.Conv2d (square kernel, the same
+// stride and padding on both axes); Bias is nil for bias=False.
 type Conv2d struct {
 	In, Out, Kernel, Stride, Pad int
 	Weight, Bias                 *Param
 }
 
-// NewConv2d describes a convolution named name (its parameters are
-// name.weight [out,in,k,k] and name.bias [out]).
+// NewConv2d describes a convolution with bias named name (its parameters
+// are name.weight [out,in,k,k] and name.bias [out]).
 func NewConv2d(name string, in, out, kernel, stride, pad int) *Conv2d {
+	c := NewConv2dNoBias(name, in, out, kernel, stride, pad)
+	c.Bias = &Param{Name: name + ".bias", Shape: []int{out}, FanIn: c.Weight.FanIn}
+	return c
+}
+
+// NewConv2dNoBias describes a convolution without bias (bias=False).
+func NewConv2dNoBias(name string, in, out, kernel, stride, pad int) *Conv2d {
 	fan := in * kernel * kernel
 	return &Conv2d{In: in, Out: out, Kernel: kernel, Stride: stride, Pad: pad,
 		Weight: &Param{Name: name + ".weight", Shape: []int{out, in, kernel, kernel}, FanIn: fan},
-		Bias:   &Param{Name: name + ".bias", Shape: []int{out}, FanIn: fan},
 	}
 }
 
-// Params are the weight and the bias.
-func (c *Conv2d) Params() []*Param { return []*Param{c.Weight, c.Bias} }
+// Params are the weight and the bias, if any.
+func (c *Conv2d) Params() []*Param {
+	if c.Bias == nil {
+		return []*Param{c.Weight}
+	}
+	return []*Param{c.Weight, c.Bias}
+}
 
 // Bind allocates the output for input x [N,In,H,W].
-func (c *Conv2d) Bind(b backend.Backend, x, dx backend.Tensor, train bool) (Bound, error) {
+func (c *Conv2d) Bind(b backend.Backend, x, dx backend.Tensor, m Mode) (Bound, error) {
 	s, err := backend.CheckConv("Conv2d", x, c.Weight.Value, nil, c.Stride, c.Pad)
 	if err != nil {
 		return nil, err
 	}
-	y, dy, err := outputs(b, train, s.N, s.K, s.OH, s.OW)
+	y, dy, err := outputs(b, m.Train, s.N, s.K, s.OH, s.OW)
 	if err != nil {
 		return nil, fmt.Errorf("%s output: %w", c.Weight.Name, err)
 	}
-	return &boundConv{c, x, dx, y, dy}, nil
+	l := &boundConv{c: c, x: x, dx: dx, y: y, dy: dy, dw: c.Weight.grad()}
+	if c.Bias != nil {
+		l.bias, l.db = c.Bias.Value, c.Bias.grad()
+	}
+	// A frozen weight beside a training bias (airbench's whitening layer)
+	// still needs somewhere for the weight gradient the bias comes with.
+	if m.Train && l.dw == nil && l.db != nil {
+		if l.dw, err = b.NewTensor(backend.F32, c.Weight.Shape...); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
 }
 
 type boundConv struct {
 	c            *Conv2d
 	x, dx, y, dy backend.Tensor
+	bias, dw, db backend.Tensor
 }
 
 func (l *boundConv) Out() backend.Tensor  { return l.y }
 func (l *boundConv) DOut() backend.Tensor { return l.dy }
 
 func (l *boundConv) Forward(o backend.Ops) {
-	o.Conv2d(l.x, l.c.Weight.Value, l.c.Bias.Value, l.y, l.c.Stride, l.c.Pad)
+	o.Conv2d(l.x, l.c.Weight.Value, l.bias, l.y, l.c.Stride, l.c.Pad)
 }
 
 func (l *boundConv) Backward(o backend.Ops) {
-	o.Conv2dBackwardWeights(l.x, l.dy, l.c.Weight.Grad, l.c.Bias.Grad, l.c.Stride, l.c.Pad)
+	if l.dw != nil {
+		o.Conv2dBackwardWeights(l.x, l.dy, l.dw, l.db, l.c.Stride, l.c.Pad)
+	}
 	if l.dx != nil {
 		o.Conv2dBackwardData(l.dy, l.c.Weight.Value, l.dx, l.c.Stride, l.c.Pad)
 	}

@@ -6,29 +6,42 @@ import (
 	"github.com/vkcnn/vkcnn/backend"
 )
 
-// Linear is a fully connected layer, as torch.nn.Linear: y = x·Wᵀ + b.
+// Linear is a fully connected layer, as torch.nn.Linear: y = x·Wᵀ + b;
+// Bias is nil for bias=False.
 type Linear struct {
 	In, Out      int
 	Weight, Bias *Param
 }
 
-// NewLinear describes a layer named name (name.weight [out,in], name.bias [out]).
+// NewLinear describes a layer with bias named name (name.weight [out,in],
+// name.bias [out]).
 func NewLinear(name string, in, out int) *Linear {
+	l := NewLinearNoBias(name, in, out)
+	l.Bias = &Param{Name: name + ".bias", Shape: []int{out}, FanIn: in}
+	return l
+}
+
+// NewLinearNoBias describes a layer without bias (bias=False).
+func NewLinearNoBias(name string, in, out int) *Linear {
 	return &Linear{In: in, Out: out,
 		Weight: &Param{Name: name + ".weight", Shape: []int{out, in}, FanIn: in},
-		Bias:   &Param{Name: name + ".bias", Shape: []int{out}, FanIn: in},
 	}
 }
 
-// Params are the weight and the bias.
-func (l *Linear) Params() []*Param { return []*Param{l.Weight, l.Bias} }
+// Params are the weight and the bias, if any.
+func (l *Linear) Params() []*Param {
+	if l.Bias == nil {
+		return []*Param{l.Weight}
+	}
+	return []*Param{l.Weight, l.Bias}
+}
 
 // Bind allocates the output for input x [N,In].
-func (l *Linear) Bind(b backend.Backend, x, dx backend.Tensor, train bool) (Bound, error) {
+func (l *Linear) Bind(b backend.Backend, x, dx backend.Tensor, m Mode) (Bound, error) {
 	if s := x.Shape(); len(s) != 2 || s[1] != l.In {
 		return nil, fmt.Errorf("%s: input %v, want [N,%d]", l.Weight.Name, s, l.In)
 	}
-	y, dy, err := outputs(b, train, x.Shape()[0], l.Out)
+	y, dy, err := outputs(b, m.Train, x.Shape()[0], l.Out)
 	if err != nil {
 		return nil, fmt.Errorf("%s output: %w", l.Weight.Name, err)
 	}
@@ -45,12 +58,18 @@ func (b *boundLinear) DOut() backend.Tensor { return b.dy }
 
 func (b *boundLinear) Forward(o backend.Ops) {
 	o.MatMul(b.x, b.l.Weight.Value, b.y, false, true)
-	o.AddBias(b.y, b.l.Bias.Value)
+	if b.l.Bias != nil {
+		o.AddBias(b.y, b.l.Bias.Value)
+	}
 }
 
 func (b *boundLinear) Backward(o backend.Ops) {
-	o.MatMul(b.dy, b.x, b.l.Weight.Grad, true, false) // dW = dYᵀ·X
-	o.BiasGrad(b.dy, b.l.Bias.Grad)
+	if dw := b.l.Weight.grad(); dw != nil {
+		o.MatMul(b.dy, b.x, dw, true, false) // dW = dYᵀ·X
+	}
+	if b.l.Bias != nil && b.l.Bias.Trains() {
+		o.BiasGrad(b.dy, b.l.Bias.Grad)
+	}
 	if b.dx != nil {
 		o.MatMul(b.dy, b.l.Weight.Value, b.dx, false, false) // dX = dY·W
 	}

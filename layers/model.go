@@ -8,10 +8,13 @@ import (
 	"github.com/vkcnn/vkcnn/backend"
 )
 
-// Model is a Sequential network over CIFAR-10 images [N,3,32,32] ending in
-// 10 logits.
+// Model is a network over images [N,C,H,W] ending in one logit per class:
+// a tree of modules run in order (Layers is the top-level Sequential).
 type Model struct {
 	Layers []Layer
+	// Mean and Std, when set (one per input channel), normalize the
+	// pixels, scaled to [0,1], before the first layer: (v-Mean)/Std.
+	Mean, Std []float32
 }
 
 // Seed is the network of the PyTorch CIFAR-10 tutorial vkcnn starts from:
@@ -32,11 +35,17 @@ func CNN(c1, c2, hidden int) *Model {
 	}}
 }
 
-// Params lists the learnable tensors in state_dict order.
-func (m *Model) Params() []*Param {
+// Params lists every state_dict entry (parameters, buffers, counters) in
+// PyTorch's state_dict order.
+func (m *Model) Params() []*Param { return params(m.Layers) }
+
+// Trainable lists the parameters the optimizer updates.
+func (m *Model) Trainable() []*Param {
 	var ps []*Param
-	for _, l := range m.Layers {
-		ps = append(ps, l.Params()...)
+	for _, p := range m.Params() {
+		if p.Trains() {
+			ps = append(ps, p)
+		}
 	}
 	return ps
 }
@@ -48,8 +57,10 @@ func (m *Model) Alloc(b backend.Backend) error {
 		if err := p.alloc(b); err != nil {
 			return err
 		}
-		if err := b.Upload(p.Momentum, make([]float32, p.Len())); err != nil {
-			return err
+		if p.Momentum != nil {
+			if err := b.Upload(p.Momentum, make([]float32, p.Len())); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -60,30 +71,38 @@ func (m *Model) Init(b backend.Backend, seed uint64) error {
 	rng := rand.New(rand.NewPCG(seed, 0x1a17))
 	w := map[string][]float32{}
 	for _, p := range m.Params() {
+		if p.Kind == Counter {
+			w[p.Name] = []float32{0}
+			continue
+		}
 		w[p.Name] = p.initValues(rng)
 	}
 	return m.SetWeights(b, w)
 }
 
-// SetWeights uploads parameter values by name; every parameter must be there
-// with its exact number of elements.
+// SetWeights sets every state_dict entry by name; each must be there with
+// its exact number of elements (a counter's one value is its count).
 func (m *Model) SetWeights(b backend.Backend, w map[string][]float32) error {
-	return m.set(b, w, func(p *Param) backend.Tensor { return p.Value })
+	return m.set(b, w, m.Params(), func(p *Param) backend.Tensor { return p.Value })
 }
 
 // SetMomenta uploads the SGD momentum buffers by parameter name.
 func (m *Model) SetMomenta(b backend.Backend, w map[string][]float32) error {
-	return m.set(b, w, func(p *Param) backend.Tensor { return p.Momentum })
+	return m.set(b, w, m.Trainable(), func(p *Param) backend.Tensor { return p.Momentum })
 }
 
-func (m *Model) set(b backend.Backend, w map[string][]float32, which func(*Param) backend.Tensor) error {
-	for _, p := range m.Params() {
+func (m *Model) set(b backend.Backend, w map[string][]float32, ps []*Param, which func(*Param) backend.Tensor) error {
+	for _, p := range ps {
 		v, ok := w[p.Name]
 		if !ok {
 			return fmt.Errorf("no values for %s", p.Name)
 		}
 		if len(v) != p.Len() {
 			return fmt.Errorf("%s: %d values for shape %v", p.Name, len(v), p.Shape)
+		}
+		if p.Kind == Counter {
+			p.Count = int64(v[0])
+			continue
 		}
 		if err := b.Upload(which(p), v); err != nil {
 			return fmt.Errorf("%s: %w", p.Name, err)
@@ -92,19 +111,23 @@ func (m *Model) set(b backend.Backend, w map[string][]float32, which func(*Param
 	return nil
 }
 
-// Weights downloads the parameter values by name.
+// Weights downloads every state_dict entry by name (a counter as its one value).
 func (m *Model) Weights(b backend.Backend) (map[string][]float32, error) {
-	return m.get(b, func(p *Param) backend.Tensor { return p.Value })
+	return m.get(b, m.Params(), func(p *Param) backend.Tensor { return p.Value })
 }
 
 // Momenta downloads the SGD momentum buffers by parameter name.
 func (m *Model) Momenta(b backend.Backend) (map[string][]float32, error) {
-	return m.get(b, func(p *Param) backend.Tensor { return p.Momentum })
+	return m.get(b, m.Trainable(), func(p *Param) backend.Tensor { return p.Momentum })
 }
 
-func (m *Model) get(b backend.Backend, which func(*Param) backend.Tensor) (map[string][]float32, error) {
+func (m *Model) get(b backend.Backend, ps []*Param, which func(*Param) backend.Tensor) (map[string][]float32, error) {
 	w := map[string][]float32{}
-	for _, p := range m.Params() {
+	for _, p := range ps {
+		if p.Kind == Counter {
+			w[p.Name] = []float32{float32(p.Count)}
+			continue
+		}
 		v := make([]float32, p.Len())
 		if err := b.Download(which(p), v); err != nil {
 			return nil, fmt.Errorf("%s: %w", p.Name, err)
@@ -114,7 +137,7 @@ func (m *Model) get(b backend.Backend, which func(*Param) backend.Tensor) (map[s
 	return w, nil
 }
 
-// Shapes lists every parameter's name and shape, in state_dict order.
+// Shapes lists every state_dict entry's name and shape, in order.
 func (m *Model) Shapes() (names []string, shapes [][]int) {
 	for _, p := range m.Params() {
 		names = append(names, p.Name)
@@ -123,65 +146,80 @@ func (m *Model) Shapes() (names []string, shapes [][]int) {
 	return names, shapes
 }
 
-// net is the model bound to one batch.
-type net struct {
-	layers []Bound
-}
-
-// bind binds every layer in order to input x; dropout layers draw with seed
-// and the step in ctr.
-func (m *Model) bind(b backend.Backend, x backend.Tensor, train bool, ctr backend.Tensor, seed uint32) (*net, error) {
-	n := &net{}
-	in, din := x, backend.Tensor(nil)
-	for i, l := range m.Layers {
-		if d, ok := l.(*Dropout); ok {
-			d.ctr, d.Seed = ctr, seed
+// advance counts steps training steps in the counters that track them
+// (BatchNorm's num_batches_tracked).
+func (m *Model) advance(steps int) {
+	for _, p := range m.Params() {
+		if p.Kind == Counter {
+			p.Count += int64(steps)
 		}
-		bl, err := l.Bind(b, in, din, train)
-		if err != nil {
-			return nil, fmt.Errorf("layer %d (%T): %w", i, l, err)
-		}
-		n.layers = append(n.layers, bl)
-		in, din = bl.Out(), bl.DOut()
-	}
-	return n, nil
-}
-
-func (n *net) out() backend.Tensor  { return n.layers[len(n.layers)-1].Out() }
-func (n *net) dout() backend.Tensor { return n.layers[len(n.layers)-1].DOut() }
-
-func (n *net) forward(o backend.Ops) {
-	for _, l := range n.layers {
-		l.Forward(o)
 	}
 }
 
-func (n *net) backward(o backend.Ops) {
-	for i := len(n.layers) - 1; i >= 0; i-- {
-		n.layers[i].Backward(o)
+// normalization is the gather's normalization of the model's input.
+func (m *Model) normalization() (backend.GatherParams, error) {
+	var g backend.GatherParams
+	if len(m.Std) == 0 {
+		return g, nil
 	}
+	if len(m.Mean) != 3 || len(m.Std) != 3 {
+		return g, fmt.Errorf("normalization with %d means and %d deviations: the data has 3 channels", len(m.Mean), len(m.Std))
+	}
+	copy(g.Mean[:], m.Mean)
+	copy(g.Std[:], m.Std)
+	return g, nil
 }
 
-// Logits runs the model without dropout on n images (pixels: n×3×32×32
-// floats in [0,1]) and returns n×10 logits.
-func (m *Model) Logits(b backend.Backend, pixels []float32, n int) ([]float32, error) {
-	x, err := b.NewTensor(backend.F32, n, 3, backend.ImageSide, backend.ImageSide)
+// bind binds the model to input x; dropout draws with seed and the step in ctr.
+func (m *Model) bind(b backend.Backend, x backend.Tensor, train bool, ctr backend.Tensor, seed uint32) (chain, error) {
+	c, err := bindChain(b, m.Layers, x, nil, Mode{Train: train, Ctr: ctr, Seed: seed})
 	if err != nil {
 		return nil, err
 	}
-	if err := b.Upload(x, pixels); err != nil {
-		return nil, err
+	if len(c) == 0 {
+		return nil, fmt.Errorf("the model has no layers")
 	}
-	nt, err := m.bind(b, x, false, nil, 0)
+	return c, nil
+}
+
+// Logits runs the model in evaluation mode on n images (pixels: n×C×H×W
+// floats in [0,1], C×H×W the size the model was built for) and returns
+// n×classes logits.
+func (m *Model) Logits(b backend.Backend, pixels []float32, n, c, h, w int) ([]float32, error) {
+	if len(pixels) != n*c*h*w {
+		return nil, fmt.Errorf("%d pixel values for %d images of %dx%dx%d", len(pixels), n, c, h, w)
+	}
+	if len(m.Std) > 0 {
+		if len(m.Mean) != c || len(m.Std) != c {
+			return nil, fmt.Errorf("normalization for %d channels, images with %d", len(m.Std), c)
+		}
+		norm := make([]float32, len(pixels))
+		plane := h * w
+		for i, v := range pixels {
+			ch := i / plane % c
+			norm[i] = (v - m.Mean[ch]) / m.Std[ch]
+		}
+		pixels = norm
+	}
+	o := &owned{Backend: b}
+	defer o.free()
+	x, err := o.NewTensor(backend.F32, n, c, h, w)
 	if err != nil {
 		return nil, err
 	}
-	p := b.NewProgram()
+	if err := o.Upload(x, pixels); err != nil {
+		return nil, err
+	}
+	nt, err := m.bind(o, x, false, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	p := o.NewProgram()
 	defer p.Close()
-	nt.forward(p)
+	nt.Forward(p)
 	if err := p.Run(1); err != nil {
 		return nil, err
 	}
-	out := make([]float32, nt.out().Len())
-	return out, b.Download(nt.out(), out)
+	out := make([]float32, nt.Out().Len())
+	return out, o.Download(nt.Out(), out)
 }

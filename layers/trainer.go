@@ -118,12 +118,13 @@ func NewTrainer(b backend.Backend, m *Model, c Config, train, test []byte) (_ *T
 	return t, nil
 }
 
-func (t *Trainer) gatherParams(augment bool) backend.GatherParams {
-	g := backend.GatherParams{Seed: uint32(t.c.Seed)}
+func (t *Trainer) gatherParams(augment bool) (backend.GatherParams, error) {
+	g, err := t.m.normalization()
+	g.Seed = uint32(t.c.Seed)
 	if augment {
 		g.Pad, g.Flip = 4, true
 	}
-	return g
+	return g, err
 }
 
 // recordStep records gather → forward → loss → backward → SGD → Step for a
@@ -137,12 +138,16 @@ func (t *Trainer) recordStep(n int, indices backend.Tensor) (backend.Program, er
 	if err != nil {
 		return nil, err
 	}
+	g, err := t.gatherParams(t.c.Augment)
+	if err != nil {
+		return nil, err
+	}
 	p := t.b.NewProgram()
-	p.Gather(t.train.records, indices, t.tally.ctr, x, labels, t.gatherParams(t.c.Augment))
-	nt.forward(p)
-	p.SoftmaxCrossEntropy(nt.out(), labels, nt.dout(), t.tally.loss, t.tally.correct)
-	nt.backward(p)
-	for _, prm := range t.m.Params() {
+	p.Gather(t.train.records, indices, t.tally.ctr, x, labels, g)
+	nt.Forward(p)
+	p.SoftmaxCrossEntropy(nt.Out(), labels, nt.DOut(), t.tally.loss, t.tally.correct)
+	nt.Backward(p)
+	for _, prm := range t.m.Trainable() {
 		p.SGD(prm.Value, prm.Grad, prm.Momentum, t.c.SGD)
 	}
 	p.Step(t.tally.ctr)
@@ -244,6 +249,7 @@ func (t *Trainer) Epoch(ctx context.Context, epoch int, progress func(Progress))
 		t.tune(k, time.Since(began))
 		done += k
 		t.Step += uint64(k)
+		t.m.advance(k)
 		if _, err := report(done * bs); err != nil {
 			return EpochResult{}, err
 		}
@@ -260,6 +266,7 @@ func (t *Trainer) Epoch(ctx context.Context, epoch int, progress func(Progress))
 			return EpochResult{}, err
 		}
 		t.Step++
+		t.m.advance(1)
 	}
 	pr, err := report(t.train.n)
 	if err != nil {
@@ -402,11 +409,15 @@ func (e *Evaluator) record(m *Model, n int, idx []uint32) (p backend.Program, pr
 	if err != nil {
 		return nil, nil, err
 	}
+	g, err := m.normalization()
+	if err != nil {
+		return nil, nil, err
+	}
 	p = b.NewProgram()
-	p.Gather(e.test.records, indices, e.tally.ctr, x, labels, backend.GatherParams{})
-	nt.forward(p)
-	p.SoftmaxCrossEntropy(nt.out(), labels, nil, e.tally.loss, e.tally.correct)
-	p.Argmax(nt.out(), pred)
+	p.Gather(e.test.records, indices, e.tally.ctr, x, labels, g)
+	nt.Forward(p)
+	p.SoftmaxCrossEntropy(nt.Out(), labels, nil, e.tally.loss, e.tally.correct)
+	p.Argmax(nt.Out(), pred)
 	p.Step(e.tally.ctr)
 	if err := p.Err(); err != nil {
 		p.Close()
