@@ -19,6 +19,9 @@ import (
 type Spec struct {
 	Name  string
 	Shape []int
+	// Int64 wants the tensor stored as I64 (PyTorch's integer buffers);
+	// its values come back as float32.
+	Int64 bool
 }
 
 // Load reads the safetensors file at path and returns the data of each wanted
@@ -48,7 +51,7 @@ func decode(name string, buf []byte, want []Spec) (map[string][]float32, error) 
 	out := make(map[string][]float32, max(len(want), len(f.tensors)))
 	if len(want) == 0 {
 		for _, t := range f.tensors {
-			if err := t.checkF32(name); err != nil {
+			if err := t.checkDType(name, t.dtype == "I64"); err != nil {
 				return nil, err
 			}
 			out[t.name] = t.float32s()
@@ -61,7 +64,7 @@ func decode(name string, buf []byte, want []Spec) (map[string][]float32, error) 
 			return nil, fmt.Errorf("%s has no tensor %q (it holds %s): pass a file written by vkcnn train for this model",
 				name, w.Name, f.names())
 		}
-		if err := t.checkF32(name); err != nil {
+		if err := t.checkDType(name, w.Int64); err != nil {
 			return nil, err
 		}
 		if !sameShape(t.shape, w.Shape) {
@@ -159,23 +162,54 @@ func unsupportedDType(name, tensor, dtype string) error {
 		name, tensor, dtype)
 }
 
-// checkF32 refuses other dtypes rather than convert them, because vkcnn
-// computes in float32 and a silent conversion would hide a wrong file.
-func (t *rawTensor) checkF32(name string) error {
-	if t.dtype != "F32" {
+// checkDType refuses other dtypes than the one wanted (F32, or I64 for an
+// integer buffer) rather than convert them, because vkcnn computes in
+// float32 and a silent conversion would hide a wrong file.
+func (t *rawTensor) checkDType(name string, int64 bool) error {
+	switch {
+	case int64 && t.dtype != "I64":
+		return fmt.Errorf("%s: tensor %q has dtype %s, want I64 (an integer buffer such as num_batches_tracked)", name, t.name, t.dtype)
+	case !int64 && t.dtype != "F32":
 		return unsupportedDType(name, t.name, t.dtype)
 	}
 	return nil
 }
 
-// float32s copies the little-endian data into a new slice so the caller does
-// not keep the whole file alive.
+// float32s copies the little-endian data (F32, or I64 converted) into a new
+// slice so the caller does not keep the whole file alive.
 func (t *rawTensor) float32s() []float32 {
+	if t.dtype == "I64" {
+		out := make([]float32, len(t.data)/8)
+		for i := range out {
+			out[i] = float32(int64(binary.LittleEndian.Uint64(t.data[8*i:])))
+		}
+		return out
+	}
 	out := make([]float32, len(t.data)/4)
 	for i := range out {
 		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(t.data[4*i:]))
 	}
 	return out
+}
+
+// Metadata reads the string metadata of the safetensors file at path
+// (vkcnn records the architecture there).
+func Metadata(path string) (map[string]string, error) {
+	buf, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &hintError{
+			msg: fmt.Sprintf("no such model file %s: pass a file written by vkcnn train (model.safetensors)", path),
+			err: err,
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read model file %s: %w", path, err)
+	}
+	f, err := parse(path, buf)
+	if err != nil {
+		return nil, err
+	}
+	return f.meta, nil
 }
 
 // names lists the file's tensors for an error message, short enough for one line.

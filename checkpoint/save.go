@@ -19,6 +19,18 @@ type Tensor struct {
 	Name  string
 	Shape []int
 	Data  []float32
+	// Int64 stores Data as int64, PyTorch's dtype for integer buffers such
+	// as BatchNorm's num_batches_tracked. The values must be whole numbers;
+	// float32 holds every count up to 2^24 exactly.
+	Int64 bool
+}
+
+// size is the bytes one element of t takes in the file.
+func (t Tensor) size() uint64 {
+	if t.Int64 {
+		return 8
+	}
+	return 4
 }
 
 // metadataKey is the header key safetensors reserves for string metadata.
@@ -60,7 +72,11 @@ func encode(w io.Writer, header []byte, tensors []Tensor) error {
 	buf := make([]byte, 0, 64<<10)
 	for _, t := range tensors {
 		for _, v := range t.Data {
-			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+			if t.Int64 {
+				buf = binary.LittleEndian.AppendUint64(buf, uint64(int64(v)))
+			} else {
+				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+			}
 			if len(buf) == cap(buf) {
 				if _, err := w.Write(buf); err != nil {
 					return err
@@ -102,14 +118,18 @@ func encodeHeader(tensors []Tensor, meta map[string]string) ([]byte, error) {
 			return nil, fmt.Errorf("encode tensor name %q: %w", t.Name, err)
 		}
 		b.Write(name)
-		b.WriteString(`:{"dtype":"F32","shape":[`)
+		dtype := "F32"
+		if t.Int64 {
+			dtype = "I64"
+		}
+		b.WriteString(`:{"dtype":"` + dtype + `","shape":[`)
 		for j, d := range t.Shape {
 			if j > 0 {
 				b.WriteByte(',')
 			}
 			b.WriteString(strconv.Itoa(d))
 		}
-		end := offset + 4*uint64(len(t.Data))
+		end := offset + t.size()*uint64(len(t.Data))
 		fmt.Fprintf(&b, `],"data_offsets":[%d,%d]}`, offset, end)
 		offset = end
 	}
@@ -141,6 +161,13 @@ func checkTensor(t Tensor, seen map[string]bool) error {
 			return fmt.Errorf("tensor %q shape %v has too many elements: fix the shape", t.Name, t.Shape)
 		}
 		n *= d
+	}
+	if t.Int64 {
+		for _, v := range t.Data {
+			if v != float32(int64(v)) {
+				return fmt.Errorf("tensor %q is int64 but holds %v: store whole numbers", t.Name, v)
+			}
+		}
 	}
 	if n != len(t.Data) {
 		return fmt.Errorf("tensor %q has %d values but shape %v needs %d: fix the shape or the data", t.Name, len(t.Data), t.Shape, n)

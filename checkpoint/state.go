@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -55,6 +56,8 @@ type State struct {
 	// Weights are the model's parameters, saved as ModelFile (a plain
 	// state_dict that PyTorch and vkcnn eval read too).
 	Weights []Tensor
+	// Meta is more string metadata for ModelFile (the architecture).
+	Meta map[string]string
 }
 
 // stateJSON is state.json's layout; its field names are the file format.
@@ -93,7 +96,9 @@ func SaveState(dir string, s State) error {
 	js = append(js, '\n')
 
 	meta := map[string]string{"format": "pt", stepKey: strconv.FormatUint(s.Step, 10)}
-	if err := save(filepath.Join(dir, ModelFile), s.Weights, meta); err != nil {
+	modelMeta := maps.Clone(meta)
+	maps.Copy(modelMeta, s.Meta)
+	if err := save(filepath.Join(dir, ModelFile), s.Weights, modelMeta); err != nil {
 		return fmt.Errorf("save the model: %w", err)
 	}
 	if err := save(filepath.Join(dir, OptimizerFile), s.Momenta, meta); err != nil {
@@ -154,8 +159,20 @@ func LoadState(dir string) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
+	modelFile, err := parse(modelPath, buf)
+	if err != nil {
+		return State{}, err
+	}
+	// Meta is what the caller added; the format and step are this package's.
+	meta := map[string]string{}
+	for k, v := range modelFile.meta {
+		if k != "format" && k != stepKey {
+			meta[k] = v
+		}
+	}
 	return State{
 		Weights:     weights,
+		Meta:        meta,
 		Epoch:       sj.Epoch,
 		Step:        sj.Step,
 		Seed:        sj.Seed,
@@ -181,14 +198,15 @@ func stepTensors(path string, buf []byte, step uint64, statePath string) ([]Tens
 	}
 	out := make([]Tensor, 0, len(f.tensors))
 	for _, t := range f.tensors {
-		if err := t.checkF32(path); err != nil {
+		i64 := t.dtype == "I64"
+		if err := t.checkDType(path, i64); err != nil {
 			return nil, err
 		}
 		shape, err := t.intShape(path)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Tensor{Name: t.name, Shape: shape, Data: t.float32s()})
+		out = append(out, Tensor{Name: t.name, Shape: shape, Data: t.float32s(), Int64: i64})
 	}
 	return out, nil
 }

@@ -29,7 +29,9 @@ func sampleState() State {
 		},
 		Weights: []Tensor{
 			{Name: "fc4.bias", Shape: []int{10}, Data: []float32{-1, 2, -3, 4, -5, 6, -7, 8, -9, 10}},
+			{Name: "bn1.num_batches_tracked", Shape: []int{}, Data: []float32{1 << 20}, Int64: true},
 		},
+		Meta: map[string]string{"vkcnn.arch": "seed", "vkcnn.arch_source": "conv1: conv 3 kernel=1\n"},
 	}
 }
 
@@ -39,7 +41,7 @@ func TestStateRoundTrip(t *testing.T) {
 		state State
 	}{
 		{"full", sampleState()},
-		{"zero", State{Momenta: []Tensor{}, Weights: []Tensor{}}},
+		{"zero", State{Momenta: []Tensor{}, Weights: []Tensor{}, Meta: map[string]string{}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

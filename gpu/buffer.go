@@ -71,6 +71,10 @@ func (d *Device) newBuffer(size int64, usage vk.BufferUsageFlagBits) (vk.Buffer,
 // (staging memory aside): a figure for leak checks.
 func (d *Device) MemoryInUse() int64 { return d.memory.inUse() }
 
+// MemoryPeak is the most device memory the device's buffers have held at
+// once since it opened: what a workload needs.
+func (d *Device) MemoryPeak() int64 { return d.memory.peak }
+
 // Size is the buffer's length in bytes.
 func (b *Buffer) Size() int64 { return b.size }
 

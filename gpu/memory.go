@@ -15,6 +15,7 @@ const blockSize = 256 << 20
 type allocator struct {
 	d      *Device
 	blocks []*block
+	peak   int64 // the most bytes in use at once
 }
 
 type block struct {
@@ -36,6 +37,15 @@ func newAllocator(d *Device) *allocator { return &allocator{d: d} }
 
 // alloc returns a range that satisfies req in device-local memory.
 func (a *allocator) alloc(req vk.MemoryRequirements) (allocation, error) {
+	x, err := a.take(req)
+	if err == nil {
+		a.peak = max(a.peak, a.inUse())
+	}
+	return x, err
+}
+
+// take finds or makes room for req.
+func (a *allocator) take(req vk.MemoryRequirements) (allocation, error) {
 	typeIndex, err := memoryType(a.d.physical, req.MemoryTypeBits, vk.MemoryPropertyDeviceLocalBit)
 	if err != nil {
 		return allocation{}, err

@@ -317,12 +317,19 @@ func (t *Trainer) TestSet() (n int, labels []uint8) { return t.test.n, t.test.la
 // the mean loss, the accuracy (0-1) and each image's predicted class. Its
 // programs are recorded on the first call and replayed after.
 func (t *Trainer) Evaluate() (loss, accuracy float64, pred []uint32, err error) {
-	if t.eval == nil {
-		if t.eval, err = newEvaluator(t.b.Backend, t.m, t.test, t.c.EvalBatch); err != nil {
-			return 0, 0, nil, err
-		}
+	if err := t.RecordEvaluation(); err != nil {
+		return 0, 0, nil, err
 	}
 	return t.eval.Evaluate()
+}
+
+// RecordEvaluation records the evaluation programs if Evaluate has not yet
+// (it allocates what evaluation needs, so a memory measure can see it).
+func (t *Trainer) RecordEvaluation() (err error) {
+	if t.eval == nil {
+		t.eval, err = newEvaluator(t.b.Backend, t.m, t.test, t.c.EvalBatch)
+	}
+	return err
 }
 
 // Evaluator evaluates a model on a test set resident on the device, with

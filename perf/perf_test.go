@@ -231,7 +231,7 @@ func TestPerfMeasureVulkan(t *testing.T) {
 func TestPerfTrain(t *testing.T) {
 	b := cpu.New()
 	defer b.Close()
-	train, eval, err := Train(b, 4, 6, 1)
+	train, eval, err := Train(b, SeedNet, 4, 6, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,7 @@ func TestPerfTrain(t *testing.T) {
 	if train.What != "train" || eval.What != "eval" {
 		t.Errorf("what: %s, %s", train.What, eval.What)
 	}
-	if _, _, err := Train(b, 0, 8, 1); err == nil {
+	if _, _, err := Train(b, SeedNet, 0, 8, 1); err == nil {
 		t.Error("batch 0 returned no error")
 	}
 }

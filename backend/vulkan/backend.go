@@ -45,6 +45,9 @@ func (b *Backend) Device() *gpu.Device { return b.dev }
 // Name is the device's name.
 func (b *Backend) Name() string { return b.dev.Info().Name }
 
+// MemoryPeak is the most device memory the backend's tensors have held at once.
+func (b *Backend) MemoryPeak() int64 { return b.dev.MemoryPeak() }
+
 // Close frees the backend's kernels, and the device if New opened it.
 func (b *Backend) Close() error {
 	for _, k := range b.kernels {

@@ -14,9 +14,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vkcnn/vkcnn/arch"
 	"github.com/vkcnn/vkcnn/backend"
 	"github.com/vkcnn/vkcnn/backend/cpu"
 	"github.com/vkcnn/vkcnn/backend/vulkan"
+	"github.com/vkcnn/vkcnn/layers"
 	"github.com/vkcnn/vkcnn/perf"
 )
 
@@ -451,6 +453,8 @@ type benchTrainFlags struct {
 	images  int
 	json    bool
 	seed    uint64
+	arch    string
+	memory  bool
 }
 
 func benchTrainCommand() *cobra.Command {
@@ -458,14 +462,19 @@ func benchTrainCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "train",
 		Short: "Measure images per second of whole training steps and of evaluation",
-		Long: `Trains the seed model on generated CIFAR-shaped records: one warm-up epoch,
+		Long: `Trains a network (--arch; the seed model by default) on generated
+CIFAR-shaped records: one warm-up epoch,
 then one timed epoch of --images images (rounded up to whole batches) whose
 every step is the recorded gather-through-SGD sequence replayed; then
 evaluates a test set of as many images, once to warm up and once timed. On a
-Vulkan device it measures the CPU reference as well.
+Vulkan device it measures the CPU reference as well, and reports the peak
+device memory. --memory-only records the training step and evaluation
+without running them and reports only the peak device memory (quick even
+for large batches on a CPU Vulkan driver).
 
 JSON (--json): an array of {"backend", "device_type", "what" ("train" or
-"eval"), "batch", "images_per_second", "images", "seconds"}; device_type is
+"eval"), "arch", "batch", "images_per_second", "images", "seconds",
+"peak_memory_bytes" (Vulkan only)}; device_type is
 "cpu-reference" for the CPU reference, else the Vulkan device's type
 ("discrete-gpu", "integrated-gpu", "virtual-gpu", "cpu").`,
 		Example: `  vkcnn bench train --device 0 --batch 32 --images 320
@@ -480,6 +489,8 @@ JSON (--json): an array of {"backend", "device_type", "what" ("train" or
 		gpuImages, cpuDriverImages, cpuReferenceImages))
 	fl.BoolVar(&f.json, "json", false, "print JSON instead of a table")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of the generated records, initialization and dropout")
+	fl.BoolVar(&f.memory, "memory-only", false, "report only the peak device memory of training and evaluation, without running them")
+	addArchFlag(cmd, &f.arch, arch.Default)
 	return cmd
 }
 
@@ -503,9 +514,20 @@ func benchTrain(cmd *cobra.Command, f *benchTrainFlags) error {
 			return fmt.Errorf("--batch %d: batch sizes must be at least 1", n)
 		}
 	}
+	nw, err := arch.Load(f.arch, arch.CIFAR10)
+	if err != nil {
+		return err
+	}
+	net := perf.Net{Name: nw.Name, Model: func() *layers.Model {
+		fresh, _ := arch.Build(nw.Name, nw.Source, arch.CIFAR10) // it built once already
+		return fresh.Model
+	}}
 	primary, err := openBackend(f.device, stderr)
 	if err != nil {
 		return err
+	}
+	if f.memory {
+		return benchMemory(stdout, primary, net, f)
 	}
 	// Every measurement gets a backend of its own, closed after it: a
 	// Vulkan backend frees device memory only when it closes, and
@@ -537,7 +559,7 @@ func benchTrain(cmd *cobra.Command, f *benchTrainFlags) error {
 				}
 			}
 			progress.say(fmt.Sprintf("%s: batch %d, %d images", b.Name(), batch, perf.TrainImages(images, batch)))
-			train, eval, err := perf.Train(b, batch, images, f.seed)
+			train, eval, err := perf.Train(b, net, batch, images, f.seed)
 			if cerr := b.Close(); err == nil && cerr != nil {
 				err = fmt.Errorf("closing the device: %w", cerr)
 			}
@@ -553,12 +575,64 @@ func benchTrain(cmd *cobra.Command, f *benchTrainFlags) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(results)
 	}
-	rows := [][]string{{"backend", "type", "what", "batch", "images", "seconds", "images/s"}}
+	rows := [][]string{{"backend", "type", "arch", "what", "batch", "images", "seconds", "images/s", "peak memory"}}
 	for _, t := range results {
-		rows = append(rows, []string{t.Backend, t.DeviceType, t.What, fmt.Sprint(t.Batch), fmt.Sprint(t.Images),
-			fmt.Sprintf("%.2f", t.Seconds), fmt.Sprintf("%.1f", t.ImagesPerSecond)})
+		rows = append(rows, []string{t.Backend, t.DeviceType, t.Arch, t.What, fmt.Sprint(t.Batch), fmt.Sprint(t.Images),
+			fmt.Sprintf("%.2f", t.Seconds), fmt.Sprintf("%.1f", t.ImagesPerSecond), mib(t.PeakMemory)})
 	}
-	table(stdout, rows, 3)
+	table(stdout, rows, 4)
 	fmt.Fprintln(stdout, "train: one timed epoch after a warm-up epoch (the recorded step replayed); eval: one timed pass over the test set after a warm-up pass")
 	return nil
+}
+
+// benchMemory reports the peak device memory of training and evaluating
+// each batch size, each on a fresh backend.
+func benchMemory(w io.Writer, primary backend.Backend, net perf.Net, f *benchTrainFlags) error {
+	type row struct {
+		Backend    string `json:"backend"`
+		Arch       string `json:"arch"`
+		Batch      int    `json:"batch"`
+		PeakMemory int64  `json:"peak_memory_bytes"`
+	}
+	var rows []row
+	for i, batch := range f.batches {
+		b := primary
+		if i > 0 {
+			var err error
+			if b, err = openBackend(f.device, io.Discard); err != nil {
+				return err
+			}
+		}
+		if _, ok := b.(*vulkan.Backend); !ok {
+			b.Close()
+			return fmt.Errorf("--memory-only measures a Vulkan device's memory: pass --device with a Vulkan device index (see vkcnn devices)")
+		}
+		peak, err := perf.Memory(b, net, batch, f.seed)
+		if cerr := b.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("%s, batch %d: %w", net.Name, batch, batchHint(err, batch))
+		}
+		rows = append(rows, row{b.Name(), net.Name, batch, peak})
+	}
+	if f.json {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	t := [][]string{{"backend", "arch", "batch", "peak memory"}}
+	for _, r := range rows {
+		t = append(t, []string{r.Backend, r.Arch, fmt.Sprint(r.Batch), mib(r.PeakMemory)})
+	}
+	table(w, t, 3)
+	return nil
+}
+
+// mib writes bytes in MiB, or "-" for none.
+func mib(n int64) string {
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vkcnn/vkcnn/backend"
 	"github.com/vkcnn/vkcnn/layers"
 )
 
@@ -15,6 +14,7 @@ func evalCommand() *cobra.Command {
 	var (
 		data          dataFlags
 		model, device string
+		archFlag      string
 		limitTest     int
 	)
 	cmd := &cobra.Command{
@@ -28,7 +28,7 @@ func evalCommand() *cobra.Command {
 			if limitTest < 0 {
 				return fmt.Errorf("--limit-test %d: must be >= 0 (0: all)", limitTest)
 			}
-			b, m, err := openModel(device, model, cmd.ErrOrStderr())
+			b, nw, err := openModel(device, model, archFlag, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -38,7 +38,7 @@ func evalCommand() *cobra.Command {
 				return err
 			}
 			test := limit(d.Test, limitTest, "--limit-test", cmd.ErrOrStderr())
-			e, err := layers.NewEvaluator(b, m, test.Records, 0)
+			e, err := layers.NewEvaluator(b, nw.Model, test.Records, 0)
 			if err != nil {
 				return err
 			}
@@ -55,25 +55,8 @@ func evalCommand() *cobra.Command {
 	cmd.Flags().StringVar(&model, "model", "", "weights to evaluate (model.safetensors)")
 	cmd.Flags().StringVar(&device, "device", "auto", "auto, cpu, or a Vulkan device index")
 	cmd.Flags().IntVar(&limitTest, "limit-test", 0, "use only the first N test images (0: all)")
+	addArchFlag(cmd, &archFlag, "")
 	return cmd
-}
-
-// openModel opens the backend and loads the seed model's weights onto it.
-func openModel(device, path string, log io.Writer) (backend.Backend, *layers.Model, error) {
-	b, err := openBackend(device, log)
-	if err != nil {
-		return nil, nil, err
-	}
-	m := layers.Seed()
-	if err := m.Alloc(b); err != nil {
-		b.Close()
-		return nil, nil, err
-	}
-	if err := loadWeights(b, m, path); err != nil {
-		b.Close()
-		return nil, nil, err
-	}
-	return b, m, nil
 }
 
 func printEval(w io.Writer, classes []string, loss, acc float64, pred []uint32, labels []uint8) {

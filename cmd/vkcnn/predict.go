@@ -7,12 +7,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vkcnn/vkcnn/arch"
 	"github.com/vkcnn/vkcnn/cifar10"
 	"github.com/vkcnn/vkcnn/images"
 )
 
 func predictCommand() *cobra.Command {
-	var model, device string
+	var model, device, archFlag string
 	cmd := &cobra.Command{
 		Use:   "predict --model FILE IMAGE...",
 		Short: "The top 3 classes of PNG or JPEG images (resized to 32x32)",
@@ -29,12 +30,13 @@ func predictCommand() *cobra.Command {
 				}
 				pixels = append(pixels, img...)
 			}
-			b, m, err := openModel(device, model, cmd.ErrOrStderr())
+			b, nw, err := openModel(device, model, archFlag, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
 			defer b.Close()
-			logits, err := m.Logits(b, pixels, len(args))
+			in := arch.CIFAR10
+			logits, err := nw.Model.Logits(b, pixels, len(args), in.C, in.H, in.W)
 			if err != nil {
 				return err
 			}
@@ -57,6 +59,7 @@ func predictCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&model, "model", "", "weights to use (model.safetensors)")
 	cmd.Flags().StringVar(&device, "device", "auto", "auto, cpu, or a Vulkan device index")
+	addArchFlag(cmd, &archFlag, "")
 	return cmd
 }
 

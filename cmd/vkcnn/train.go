@@ -19,6 +19,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/vkcnn/vkcnn/arch"
 	"github.com/vkcnn/vkcnn/backend"
 	"github.com/vkcnn/vkcnn/checkpoint"
 	"github.com/vkcnn/vkcnn/cifar10"
@@ -33,6 +34,7 @@ type trainFlags struct {
 	nesterov, augment     bool
 	seed                  uint64
 	device, out, init     string
+	arch                  string
 	resume, metrics       string
 	limitTrain, limitTest int
 }
@@ -41,7 +43,7 @@ func trainCommand() *cobra.Command {
 	f := &trainFlags{}
 	cmd := &cobra.Command{
 		Use:   "train",
-		Short: "Train the PyTorch tutorial's CIFAR-10 CNN (10 epochs of SGD by default)",
+		Short: "Train a network on CIFAR-10 (by default the PyTorch tutorial's CNN, 10 epochs of SGD)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return train(cmd, f)
@@ -64,6 +66,7 @@ func trainCommand() *cobra.Command {
 	fl.StringVar(&f.metrics, "metrics", "", "also append each epoch's metrics (JSON lines) to this file")
 	fl.IntVar(&f.limitTrain, "limit-train", 0, "use only the first N training images (0: all)")
 	fl.IntVar(&f.limitTest, "limit-test", 0, "use only the first N test images (0: all)")
+	addArchFlag(cmd, &f.arch, arch.Default)
 	return cmd
 }
 
@@ -93,12 +96,23 @@ func train(cmd *cobra.Command, f *trainFlags) error {
 		return err
 	}
 	var state *checkpoint.State
+	archName, archText, err := arch.Source(f.arch)
+	if err != nil {
+		return err
+	}
 	if f.resume != "" {
 		s, err := checkpoint.LoadState(f.resume)
 		if err != nil {
 			return err
 		}
 		state = &s
+		// The run goes on with its own network.
+		if src, ok := s.Meta[archSourceKey]; ok {
+			if cmd.Flags().Changed("arch") && src != archText {
+				return fmt.Errorf("--arch %s differs from the network of the run in %s (%s): drop --arch to resume it", f.arch, f.resume, s.Meta[archNameKey])
+			}
+			archName, archText = s.Meta[archNameKey], src
+		}
 		// The run goes on with its own recipe.
 		f.seed, f.batch, f.lr, f.momentum, f.decay, f.augment = s.Seed, s.BatchSize, s.LR, s.Momentum, s.WeightDecay, s.Augment
 		if f.out == "" {
@@ -127,7 +141,11 @@ func train(cmd *cobra.Command, f *trainFlags) error {
 		return err
 	}
 	defer b.Close()
-	m := layers.Seed()
+	nw, err := arch.Build(archName, archText, arch.CIFAR10)
+	if err != nil {
+		return err
+	}
+	m := nw.Model
 	if err := m.Alloc(b); err != nil {
 		return err
 	}
@@ -160,8 +178,8 @@ func train(cmd *cobra.Command, f *trainFlags) error {
 	if state != nil {
 		first, t.Step = state.Epoch, state.Step
 	}
-	fmt.Fprintf(stderr, "training on %s: %d training and %d test images, batch %d, %d epochs; writing to %s\n",
-		b.Name(), trainSet.N, testSet.N, f.batch, f.epochs, f.out)
+	fmt.Fprintf(stderr, "training %s on %s: %d training and %d test images, batch %d, %d epochs; writing to %s\n",
+		nw.Name, b.Name(), trainSet.N, testSet.N, f.batch, f.epochs, f.out)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -187,7 +205,7 @@ func train(cmd *cobra.Command, f *trainFlags) error {
 		fmt.Fprintf(stdout, "Epoch %d: Accuracy: %d %%\n", epoch, int(math.Round(e.TestAccuracy)))
 		fmt.Fprintf(stdout, "  train loss %.4f, train accuracy %.1f %%, test accuracy %.2f %%, %.1f s, %.0f images/s\n",
 			e.TrainLoss, e.TrainAccuracy, e.TestAccuracy, e.Seconds, e.ImagesPerSecond)
-		if err := save(b, m, t, f, epoch+1); err != nil {
+		if err := save(b, nw, t, f, epoch+1); err != nil {
 			return epochError(fmt.Errorf("saving epoch %d: %w", epoch, err), epoch, f.out)
 		}
 		for _, path := range []string{filepath.Join(f.out, "metrics.jsonl"), f.metrics} {
@@ -216,25 +234,15 @@ func epochError(err error, epoch int, out string) error {
 }
 
 // save writes the weights and the training state after epochs epochs.
-func save(b backend.Backend, m *layers.Model, t *layers.Trainer, f *trainFlags, epochs int) error {
-	w, err := m.Weights(b)
+func save(b backend.Backend, nw *arch.Network, t *layers.Trainer, f *trainFlags, epochs int) error {
+	weights, momenta, err := stateTensors(b, nw.Model)
 	if err != nil {
 		return err
-	}
-	mo, err := m.Momenta(b)
-	if err != nil {
-		return err
-	}
-	names, shapes := m.Shapes()
-	var weights, momenta []checkpoint.Tensor
-	for i, n := range names {
-		weights = append(weights, checkpoint.Tensor{Name: n, Shape: shapes[i], Data: w[n]})
-		momenta = append(momenta, checkpoint.Tensor{Name: n + ".momentum", Shape: shapes[i], Data: mo[n]})
 	}
 	return checkpoint.SaveState(f.out, checkpoint.State{
 		Epoch: epochs, Step: t.Step, Seed: f.seed,
 		LR: f.lr, Momentum: f.momentum, WeightDecay: f.decay, BatchSize: f.batch, Augment: f.augment,
-		Weights: weights, Momenta: momenta,
+		Weights: weights, Momenta: momenta, Meta: archMeta(nw),
 	})
 }
 
@@ -269,20 +277,6 @@ func restore(b backend.Backend, m *layers.Model, s checkpoint.State) error {
 		return err
 	}
 	return m.SetMomenta(b, mo)
-}
-
-// loadWeights reads a safetensors file holding the seed model's state_dict.
-func loadWeights(b backend.Backend, m *layers.Model, path string) error {
-	names, shapes := m.Shapes()
-	specs := make([]checkpoint.Spec, len(names))
-	for i := range names {
-		specs[i] = checkpoint.Spec{Name: names[i], Shape: shapes[i]}
-	}
-	w, err := checkpoint.Load(path, specs)
-	if err != nil {
-		return err
-	}
-	return m.SetWeights(b, w)
 }
 
 // limit applies --limit-train or --limit-test, clamping with a warning.
