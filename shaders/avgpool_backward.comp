@@ -1,0 +1,60 @@
+#version 450
+// Average-pool backward as a gather: one invocation per dx element sums dy
+// over the windows that contain it and multiplies by scale (1/kernel²). No
+// two invocations write the same element, so there are no atomics, and the
+// windows are visited in output (row-major) order, the order in which the
+// CPU scatters, which makes the result bit-identical. An element no window
+// reaches (the last row of an odd map at stride 2, a gap when stride >
+// kernel) gets an empty range and is written 0.
+//
+// Kernel and stride are specialization constants, as in pool_backward.comp:
+// the window bounds then divide by a constant.
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint kernel = 2;
+layout(constant_id = 2) const uint stride = 2;
+
+layout(std430, set = 0, binding = 0) readonly buffer DY { float dy[]; };
+layout(std430, set = 0, binding = 1) writeonly buffer DX { float dx[]; };
+
+layout(push_constant) uniform Push {
+	uint n; // inputs: N*C*H*W
+	uint h, w, oh, ow;
+	float scale; // 1/kernel²
+	uint hwMul, hwShift, wMul, wShift; // fastDiv by H*W and W
+} p;
+
+// fastDiv is x / d for x < 2^31 by a multiply-high and a shift, from the
+// multiplier and shift that the host computes for d (fastDiv in
+// backend/vulkan; gemmDiv in gemm.glsl is the same): integer division by a
+// push constant is a long sequence on GPUs and is scalarized on lavapipe,
+// where this made the backward pass about twice as fast. Exact here: a
+// tensor one buffer holds has fewer than 2^31 elements. mul 0 stands for
+// d = 1 (a 1x1 output plane, a 1-wide input).
+uint fastDiv(uint x, uint mul, uint shift) {
+	uint hi, lo;
+	umulExtended(x, mul, hi, lo);
+	return mul == 0u ? x : hi >> shift;
+}
+
+void main() {
+	uint hw = p.h * p.w, ohw = p.oh * p.ow;
+	uint step = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+	for (uint i = gl_GlobalInvocationID.x; i < p.n; i += step) {
+		uint plane = fastDiv(i, p.hwMul, p.hwShift), at = i - plane * hw;
+		uint y = fastDiv(at, p.wMul, p.wShift), x = at - y * p.w;
+		// Windows r cover rows [r*stride, r*stride+kernel): those with
+		// y-kernel < r*stride <= y, clipped to the output.
+		uint r0 = y + 1u > kernel ? (y + 1u - kernel + stride - 1u) / stride : 0u;
+		uint r1 = min(y / stride, p.oh - 1u);
+		uint c0 = x + 1u > kernel ? (x + 1u - kernel + stride - 1u) / stride : 0u;
+		uint c1 = min(x / stride, p.ow - 1u);
+		uint base = plane * ohw;
+		float sum = 0.0;
+		for (uint r = r0; r <= r1; r++) {
+			for (uint c = c0; c <= c1; c++) {
+				sum += dy[base + r * p.ow + c];
+			}
+		}
+		dx[i] = sum * p.scale;
+	}
+}
