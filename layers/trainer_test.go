@@ -83,8 +83,8 @@ func TestLearnsSynthetic(t *testing.T) {
 
 // stepLosses trains steps single steps from the same initial weights and
 // returns the mean loss after each.
-func stepLosses(t *testing.T, b backend.Backend, train, test []byte, steps int) []float64 {
-	m := small()
+func stepLosses(t *testing.T, b backend.Backend, newModel func() *Model, train, test []byte, steps int) []float64 {
+	m := newModel()
 	if err := m.Alloc(b); err != nil {
 		t.Fatal(err)
 	}
@@ -122,8 +122,8 @@ func TestBackendsAgree(t *testing.T) {
 		t.Skip("no Vulkan device: nothing to compare the CPU reference with")
 	}
 	train, test := easyData(20*quick.BatchSize, 10, 4)
-	want := stepLosses(t, bs["cpu"], train, test, 20)
-	got := stepLosses(t, bs["vulkan"], train, test, 20)
+	want := stepLosses(t, bs["cpu"], small, train, test, 20)
+	got := stepLosses(t, bs["vulkan"], small, train, test, 20)
 	if len(want) != 20 || len(got) != 20 {
 		t.Fatalf("got %d and %d step losses, want 20", len(want), len(got))
 	}
