@@ -22,6 +22,8 @@ var argNames = map[string]map[string]string{
 	"Conv2dBackwardWeights": {"input": "x", "weights": "dw", "output": "dy", "bias": "db"},
 	"MaxPool2d":             {"input": "x", "output": "y"},
 	"MaxPool2dBackward":     {"input": "dx", "output": "dy"},
+	"AvgPool2d":             {"input": "x", "output": "y"},
+	"AvgPool2dBackward":     {"input": "dx", "output": "dy"},
 	"AddBias":               {"matrix": "y", "vector": "b"},
 	"BiasGrad":              {"matrix": "dy", "vector": "db"},
 	"ReLU":                  {"input": "x", "operand 1": "y"},
@@ -32,6 +34,10 @@ var argNames = map[string]map[string]string{
 	"SGD":                   {"input": "p", "operand 1": "g", "operand 2": "buf"},
 	"Gather":                {"batch": "x", "counters": "ctr"},
 	"Step":                  {"counters": "ctr"},
+	"GELU":                  {"input": "x", "operand 1": "y"},
+	"GELUBackward":          {"input": "x", "operand 1": "dy", "operand 2": "dx"},
+	"Add":                   {"input": "a", "operand 1": "b", "operand 2": "y"},
+	"Scale":                 {"input": "x", "operand 1": "y"},
 }
 
 func argName(op, role string) string {
