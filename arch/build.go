@@ -57,6 +57,9 @@ func Build(name, text string, in Input) (*Network, error) {
 	if in.C < 1 || in.H < 1 || in.W < 1 || in.Classes < 1 {
 		return nil, fmt.Errorf("%s: input %dx%dx%d with %d classes: every size must be at least 1", name, in.C, in.H, in.W, in.Classes)
 	}
+	if tooBig([]int{in.C, in.H, in.W}) {
+		return nil, fmt.Errorf("%s: input %dx%dx%d is too large", name, in.C, in.H, in.W)
+	}
 	ls, err := lex(name, text)
 	if err != nil {
 		return nil, err
@@ -85,8 +88,8 @@ func Build(name, text string, in Input) (*Network, error) {
 		return nil, err
 	}
 	if !slices.Equal(shape, []int{in.Classes}) {
-		return nil, fmt.Errorf("%s: the network ends with shape %s; it must end with one value per class (%d): finish with flatten and linear classes",
-			name, dims(shape), in.Classes)
+		return nil, fmt.Errorf("%s:%d: the network ends with shape %s; it must end with one value per class (%d): finish with flatten and linear classes",
+			name, body[len(body)-1].no, dims(shape), in.Classes)
 	}
 	return &Network{Name: name, Source: text, Model: m, Rows: b.rows}, nil
 }
@@ -297,6 +300,14 @@ func (b *builder) layer(n *node, prefix string, depth int, in []int) (layers.Lay
 	if err := a.done(npos); err != nil {
 		return nil, nil, err
 	}
+	if tooBig(out) {
+		return nil, nil, b.shapeErr(n, "its output %s is too large", dims(out))
+	}
+	for _, p := range l.Params() {
+		if tooBig(p.Shape) {
+			return nil, nil, b.shapeErr(n, "%s %s is too large", p.Name, dims(p.Shape))
+		}
+	}
 	row.Out = out
 	for _, p := range l.Params() {
 		row.Params += p.Len()
@@ -377,6 +388,20 @@ func blockType(op string) string {
 		return "sequential"
 	}
 	return op
+}
+
+// maxElems bounds the elements of any tensor a layer describes (its
+// output for one image, each parameter), so sizes cannot overflow an int.
+const maxElems = 1 << 31
+
+// tooBig says whether s has more than maxElems elements, computed without
+// overflowing.
+func tooBig(s []int) bool {
+	n := 1.0
+	for _, d := range s {
+		n *= float64(d)
+	}
+	return n > maxElems
 }
 
 func product(s []int) int {

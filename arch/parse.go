@@ -1,7 +1,9 @@
 package arch
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -45,19 +47,23 @@ func lex(file, text string) ([]line, error) {
 		}
 		l := line{no: no, indent: indent}
 		fields := strings.Fields(body)
+		if len(fields) == 0 { // other Unicode white space only, such as \f or \v
+			continue
+		}
+		colon := false
 		if n, ok := strings.CutSuffix(fields[0], ":"); ok {
-			l.name, fields = n, fields[1:]
+			l.name, fields, colon = n, fields[1:], true
 		} else if n, rest, ok := strings.Cut(fields[0], ":"); ok {
-			l.name, fields[0] = n, rest
+			l.name, fields[0], colon = n, rest, true
+		}
+		if colon && l.name == "" {
+			return nil, fmt.Errorf("%s:%d: a colon without a name before it: write name: layer", file, no)
 		}
 		if l.name != "" && !validName.MatchString(l.name) {
 			return nil, fmt.Errorf("%s:%d: name %q: use letters, digits and _ only", file, no, l.name)
 		}
 		if len(fields) > 0 {
 			l.op, l.args = strings.ToLower(fields[0]), fields[1:]
-		}
-		if l.name == "" && l.op == "" {
-			return nil, fmt.Errorf("%s:%d: a lone colon: write name: layer", file, no)
 		}
 		out = append(out, l)
 	}
@@ -105,10 +111,11 @@ func newArgs(file string, l line) *args {
 	a := &args{file: file, l: l, kv: map[string]string{}}
 	for _, s := range l.args {
 		if k, v, ok := strings.Cut(s, "="); ok {
+			k = strings.ToLower(k)
 			if _, dup := a.kv[k]; dup {
 				a.fail("%s given twice", k)
 			}
-			a.kv[strings.ToLower(k)] = v
+			a.kv[k] = v
 		} else {
 			a.pos = append(a.pos, s)
 		}
@@ -160,19 +167,16 @@ func (a *args) intKey(key string, def, lo int) int {
 	return a.integer(key, s, lo)
 }
 
-// number parses a float, also written as a fraction such as 1/9.
+// number parses a finite float, also written as a fraction such as 1/9.
 func (a *args) number(what, s string) float64 {
+	v, err := strconv.ParseFloat(s, 64)
 	if n, d, ok := strings.Cut(s, "/"); ok {
 		num, err1 := strconv.ParseFloat(n, 64)
 		den, err2 := strconv.ParseFloat(d, 64)
-		if err1 != nil || err2 != nil || den == 0 {
-			a.fail("%s %q: want a number such as 0.5 or 1/9", what, s)
-		}
-		return num / den
+		v, err = num/den, errors.Join(err1, err2)
 	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		a.fail("%s %q: want a number such as 0.5 or 1/9", what, s)
+	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+		a.fail("%s %q: want a finite number such as 0.5 or 1/9", what, s)
 	}
 	return v
 }

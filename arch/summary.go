@@ -11,7 +11,7 @@ import (
 // forward FLOPs per image) and the totals, like torchsummary.
 func (n *Network) Summary(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "layer\ttype\toutput\tparams\tFLOPs\t")
+	fmt.Fprintln(tw, "layer\ttype\toutput\tparams\tFLOPs")
 	var params, trainable int
 	var flops int64
 	for _, r := range n.Rows {
@@ -19,7 +19,7 @@ func (n *Network) Summary(w io.Writer) error {
 		if name == "" {
 			name = "-"
 		}
-		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t\n", strings.Repeat("  ", r.Depth), name, r.Type, dims(r.Out),
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\n", strings.Repeat("  ", r.Depth), name, r.Type, dims(r.Out),
 			count(int64(r.Params)), count(r.FLOPs))
 		params += r.Params
 		trainable += r.Trainable

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vkcnn/vkcnn/arch"
 	"github.com/vkcnn/vkcnn/cifar10"
 )
 
@@ -25,4 +26,10 @@ func (f *dataFlags) load(cmd *cobra.Command) (*cifar10.Dataset, error) {
 		Progress: cmd.ErrOrStderr(),
 		Warn:     func(msg string) { fmt.Fprintln(cmd.ErrOrStderr(), "warning:", msg) },
 	})
+}
+
+// input is what the data decides about a network: CIFAR-10's image shape
+// and its number of classes.
+func input(d *cifar10.Dataset) arch.Input {
+	return arch.Input{C: 3, H: cifar10.ImageSide, W: cifar10.ImageSide, Classes: len(d.Classes)}
 }

@@ -28,15 +28,15 @@ func evalCommand() *cobra.Command {
 			if limitTest < 0 {
 				return fmt.Errorf("--limit-test %d: must be >= 0 (0: all)", limitTest)
 			}
-			b, nw, err := openModel(device, model, archFlag, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			defer b.Close()
 			d, err := data.load(cmd)
 			if err != nil {
 				return err
 			}
+			b, nw, err := openModel(device, model, archFlag, input(d), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer b.Close()
 			test := limit(d.Test, limitTest, "--limit-test", cmd.ErrOrStderr())
 			e, err := layers.NewEvaluator(b, nw.Model, test.Records, 0)
 			if err != nil {

@@ -55,8 +55,8 @@ func archMeta(nw *arch.Network) map[string]string {
 
 // openModel opens the backend and loads weights for the architecture (see
 // archOf) onto it.
-func openModel(device, path, archFlag string, log io.Writer) (backend.Backend, *arch.Network, error) {
-	nw, err := archOf(archFlag, path, arch.CIFAR10)
+func openModel(device, path, archFlag string, in arch.Input, log io.Writer) (backend.Backend, *arch.Network, error) {
+	nw, err := archOf(archFlag, path, in)
 	if err != nil {
 		return nil, nil, err
 	}

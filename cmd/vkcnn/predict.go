@@ -30,12 +30,14 @@ func predictCommand() *cobra.Command {
 				}
 				pixels = append(pixels, img...)
 			}
-			b, nw, err := openModel(device, model, archFlag, cmd.ErrOrStderr())
+			// Images are resized to CIFAR-10's; checkpoints do not yet record
+			// another input.
+			in := arch.CIFAR10
+			b, nw, err := openModel(device, model, archFlag, in, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
 			defer b.Close()
-			in := arch.CIFAR10
 			logits, err := nw.Model.Logits(b, pixels, len(args), in.C, in.H, in.W)
 			if err != nil {
 				return err

@@ -141,7 +141,7 @@ func train(cmd *cobra.Command, f *trainFlags) error {
 		return err
 	}
 	defer b.Close()
-	nw, err := arch.Build(archName, archText, arch.CIFAR10)
+	nw, err := arch.Build(archName, archText, input(data))
 	if err != nil {
 		return err
 	}
