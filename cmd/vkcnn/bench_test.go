@@ -84,7 +84,7 @@ func TestBenchTrainCPU(t *testing.T) {
 	if len(rows) != 2 {
 		t.Fatalf("%d results, want train and eval:\n%s", len(rows), out)
 	}
-	keys := []string{"backend", "batch", "device_type", "images", "images_per_second", "seconds", "what"}
+	keys := []string{"arch", "backend", "batch", "device_type", "images", "images_per_second", "seconds", "what"}
 	for i, row := range rows {
 		var got []string
 		for k := range row {
@@ -94,7 +94,7 @@ func TestBenchTrainCPU(t *testing.T) {
 		if !slices.Equal(got, keys) {
 			t.Errorf("keys %v, want exactly %v", got, keys)
 		}
-		want := map[string]any{"backend": "cpu", "device_type": "cpu-reference", "what": []string{"train", "eval"}[i],
+		want := map[string]any{"backend": "cpu", "device_type": "cpu-reference", "what": []string{"train", "eval"}[i], "arch": "seed",
 			"batch": 8.0, "images": 64.0}
 		for k, v := range want {
 			if row[k] != v {
@@ -106,6 +106,33 @@ func TestBenchTrainCPU(t *testing.T) {
 				t.Errorf("result %d: %s = %v, want a positive number", i, k, row[k])
 			}
 		}
+	}
+}
+
+// TestBenchTrainMemory: --memory-only reports a Vulkan device's peak
+// memory for a zoo network, more for a larger batch, without training.
+func TestBenchTrainMemory(t *testing.T) {
+	if infos, err := gpu.Devices(); err != nil || len(infos) == 0 {
+		if os.Getenv("VKCNN_REQUIRE_DEVICE") == "1" {
+			t.Fatalf("no Vulkan device, and VKCNN_REQUIRE_DEVICE=1: %v", err)
+		}
+		t.Skipf("no Vulkan device: %v", err)
+	}
+	out := mustRunStdout(t, "bench", "train", "--device", "0", "--arch", "airbench-tiny", "--batch", "8,64", "--memory-only", "--json")
+	var rows []struct {
+		Arch       string `json:"arch"`
+		Batch      int    `json:"batch"`
+		PeakMemory int64  `json:"peak_memory_bytes"`
+	}
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 2 {
+		t.Fatalf("want two rows of JSON (%v):\n%s", err, out)
+	}
+	if rows[0].Arch != "airbench-tiny" || rows[0].Batch != 8 || !(rows[0].PeakMemory > 0) || !(rows[1].PeakMemory > rows[0].PeakMemory) {
+		t.Errorf("peak memory rows %+v: want airbench-tiny, growing with the batch", rows)
+	}
+	out, code := vkcnn(t, "bench", "train", "--device", "cpu", "--memory-only")
+	if code == 0 || !strings.Contains(lastError(out), "measures a Vulkan device's memory") {
+		t.Errorf("--memory-only on the CPU reference: exit %d\n%s", code, out)
 	}
 }
 
