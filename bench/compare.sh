@@ -4,6 +4,7 @@
 #   bench/compare.sh [--root DIR] [--out FILE] [--skip-apt] [--no-blas-fix] [--steps N]
 #                    [--vkcnn BIN] [--vkcnn-json FILE] [--pytorch-json FILE] [--pytorch-only]
 #                    [--no-gpu] [--python PY] [--gpu-python PY] [--keep DIR]
+#                    [--zoo ARCH:BATCH[:IMAGES],...] [--no-zoo] [--zoo-only]
 #
 # 1. installs what is missing with apt (python3-torch, libopenblas0-pthread) and checks that torch
 #    really loads OpenBLAS (it reads /proc/self/maps); if Debian's libblas.so.3 alternative still
@@ -11,10 +12,14 @@
 # 2. builds vkcnn (go build ./cmd/vkcnn into a temporary folder) and runs
 #    `vkcnn bench train --device cpu --json`, and bench/pytorch_seed.py --device cpu with
 #    --threads $(nproc);
-# 3. where a GPU is present (nvidia-smi works, or `vkcnn devices` lists a discrete or integrated
+# 3. the model zoo on the CPU: for each network of --zoo, `vkcnn bench train --device cpu --arch
+#    ARCH --batch B --images N --json` beside bench/pytorch_seed.py --arch ARCH at the same batch
+#    (N images: ceil(N/B) timed steps after one warm-up step, and N images of eval);
+# 4. where a GPU is present (nvidia-smi works, or `vkcnn devices` lists a discrete or integrated
 #    GPU): also `vkcnn bench train --device auto --json` and pytorch_seed.py --device cuda --compile;
-# 4. writes the table(s) into BENCHMARKS.md with bench/table.py, replacing the section of the same
-#    kind (<!-- compare:cpu --> or <!-- compare:gpu -->) if there is one.
+# 5. writes the table(s) into BENCHMARKS.md with bench/table.py and bench/zoo_table.py, replacing the
+#    section of the same name (<!-- compare:cpu -->, <!-- compare:zoo-cpu -->, <!-- compare:gpu -->)
+#    if there is one.
 #
 # Options (and the environment variables that do the same):
 #   --root DIR         the vkcnn repository (VKCNN_ROOT; default: the folder above bench/)
@@ -34,6 +39,15 @@
 #                      Debian's python3-torch has no CUDA)
 #   --keep DIR         keep the raw JSON results in DIR (BENCH_KEEP; default: a temporary folder,
 #                      removed at the end)
+#   --zoo SPEC         the zoo networks, batch sizes and images per timed run (BENCH_ZOO; default
+#                      seed:32:320,airbench-tiny:256:512,airbench94:256:256,resnet18:32:64: one to
+#                      ten steps, each network under a minute on 2 cores; IMAGES defaults to 4
+#                      batches)
+#   --no-zoo           skip the zoo comparison (NO_ZOO=1)
+#   --zoo-only         the zoo comparison alone: no seed CPU section, no GPU (ZOO_ONLY=1)
+# A zoo run that fails leaves its cells empty, says why in the zoo section's notes, and makes
+# compare.sh exit 1 after writing every table; a vkcnn without `bench train --arch` leaves the
+# vkcnn column pending. BENCH_BUSY_SECONDS (default 2) is how long each load note samples the CPU.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -50,6 +64,11 @@ no_gpu=${NO_GPU:-0}
 py=${PYTHON:-/usr/bin/python3}
 gpu_py=${GPU_PYTHON:-}
 keep=${BENCH_KEEP:-}
+busy_secs=${BENCH_BUSY_SECONDS:-2}  # how long the load notes sample /proc/stat (the tests shorten it)
+zoo=${BENCH_ZOO:-seed:32:320,airbench-tiny:256:512,airbench94:256:256,resnet18:32:64}
+no_zoo=${NO_ZOO:-0}
+zoo_only=${ZOO_ONLY:-0}
+zoo_arches="seed airbench94 airbench-tiny resnet18"  # bench/zoo.py's ARCHES
 invocation="bench/compare.sh${*:+ $*}"
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
@@ -72,6 +91,9 @@ while [ $# -gt 0 ]; do
     --python) py=${2:?--python needs an interpreter}; shift ;;
     --gpu-python) gpu_py=${2:?--gpu-python needs an interpreter}; shift ;;
     --keep) keep=${2:?--keep needs a folder}; shift ;;
+    --zoo) zoo=${2:?--zoo needs ARCH:BATCH[:IMAGES],...}; shift ;;
+    --no-zoo) no_zoo=1 ;;
+    --zoo-only) zoo_only=1 ;;
     -h|--help) usage; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
   esac
@@ -90,12 +112,25 @@ for f in "$vkcnn_json" "$pytorch_json"; do [ -z "$f" ] || [ -f "$f" ] || die "no
 [ -z "$pytorch_json" ] || pytorch_json=$(abspath "$pytorch_json")
 [ -z "$vkcnn" ] || vkcnn=$(abspath "$vkcnn")
 command -v "$py" >/dev/null || die "no $py (pass --python)"
+[ "$no_zoo" = 0 ] || [ "$zoo_only" = 0 ] || die "--no-zoo and --zoo-only exclude each other"
+zoo_items=()
+if [ "$no_zoo" = 0 ]; then
+  IFS=, read -r -a zoo_items <<<"$zoo"
+  [ ${#zoo_items[@]} -gt 0 ] || die "--zoo names no network (or pass --no-zoo)"
+  for item in "${zoo_items[@]}"; do
+    [[ $item =~ ^([a-z0-9-]+):[1-9][0-9]*(:[1-9][0-9]*)?$ ]] ||
+      die "--zoo: '$item' is not ARCH:BATCH[:IMAGES] (e.g. airbench94:256:512)"
+    case " $zoo_arches " in *" ${BASH_REMATCH[1]} "*) ;;
+      *) die "--zoo: no network '${BASH_REMATCH[1]}' (one of: $zoo_arches)" ;; esac
+  done
+fi
 
 tmp=$(mktemp -d /tmp/vkcnn-compare.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 res=$tmp
 if [ -n "$keep" ]; then mkdir -p "$keep" && res=$(cd "$keep" && pwd); fi
 notes=()     # lines for the Notes list under the CPU table
+after_note=""  # the load after the CPU runs (the zoo section reuses it)
 commands=()  # the commands behind the figures
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -205,9 +240,9 @@ run_vkcnn() {  # device file
   valid_json "$2" || die "$cmd printed no JSON results: $(head -c 300 "$2")"
 }
 
-cpu_busy() {  # percent of all CPU time spent busy over the next 2 seconds, from /proc/stat
+cpu_busy() {  # percent of all CPU time spent busy over the next $busy_secs seconds, from /proc/stat
   local a b
-  a=$(head -1 /proc/stat); sleep 2; b=$(head -1 /proc/stat)
+  a=$(head -1 /proc/stat); sleep "$busy_secs"; b=$(head -1 /proc/stat)
   awk -v a="$a" -v b="$b" 'BEGIN {
     n = split(a, x); split(b, y); t = 0; idle = 0
     for (i = 2; i <= n; i++) { d = y[i] - x[i]; t += d; if (i == 5 || i == 6) idle += d }
@@ -217,16 +252,19 @@ load_note() {  # when: a line on how busy the machine is
   local busy
   busy=$(ps -eo pcpu=,comm= --sort=-pcpu 2>/dev/null |
     awk '$1 >= 25 {printf "%s%s (%.0f%%)", sep, $2, $1; sep=", "}' || true)
-  echo "load $1: load average $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) on $(nproc) cores, CPU $(cpu_busy)% busy over 2 s${busy:+; busy processes (CPU share over their lifetime): $busy}"
+  echo "load $1: load average $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) on $(nproc) cores, CPU $(cpu_busy)% busy over $busy_secs s${busy:+; busy processes (CPU share over their lifetime): $busy}"
 }
-notes+=("$(load_note "before the runs")")
-busy_before=$(cpu_busy)
-if [ "$busy_before" -ge 25 ]; then
-  notes+=("other work kept the CPU ${busy_before}% busy before these runs: the figures are lower and noisier than a quiet machine's, and the load need not slow vkcnn and PyTorch alike; re-run on a quiet machine before quoting them")
+busy_warning() {  # percent: the note for a machine that busy
+  echo "other work kept the CPU $1% busy before these runs: the figures are lower and noisier than a quiet machine's, and the load need not slow vkcnn and PyTorch alike; re-run on a quiet machine before quoting them"
+}
+if [ "$zoo_only" = 0 ]; then
+  notes+=("$(load_note "before the runs")")
+  busy_before=$(cpu_busy)
+  if [ "$busy_before" -ge 25 ]; then notes+=("$(busy_warning "$busy_before")"); fi
 fi
 
 cpu_vk=$res/vkcnn-cpu.json
-if [ "$pytorch_only" = 1 ]; then
+if [ "$pytorch_only" = 1 ] || [ "$zoo_only" = 1 ]; then
   rm -f "$cpu_vk"
 elif [ -n "$vkcnn_json" ]; then
   [ "$vkcnn_json" = "$cpu_vk" ] || cp "$vkcnn_json" "$cpu_vk"
@@ -244,7 +282,9 @@ if [ -f "$cpu_vk" ]; then
   eval_b=$(with1000 "$(batches_of "$cpu_vk" eval)")
 fi
 cpu_pt=$res/pytorch-cpu.json
-if [ -n "$pytorch_json" ]; then
+if [ "$zoo_only" = 1 ]; then
+  :
+elif [ -n "$pytorch_json" ]; then
   [ "$pytorch_json" = "$cpu_pt" ] || cp "$pytorch_json" "$cpu_pt"
   valid_json "$cpu_pt" || die "$pytorch_json holds no JSON results"
   commands+=("# PyTorch: the figures of $pytorch_json (--pytorch-json: not run by this invocation)")
@@ -270,20 +310,96 @@ table() {  # kind vkcnn.json pytorch.json; uses commands[] and the notes given a
 if [ "$pytorch_only" = 1 ]; then
   notes+=("vkcnn's column is pending: this run measured PyTorch alone (--pytorch-only). Re-run bench/compare.sh to fill it in.")
 fi
-[ -n "$pytorch_json" ] && [ -n "$vkcnn_json" ] || notes+=("$(load_note "after the runs")")
-echo >&2
-table cpu "$cpu_vk" "$cpu_pt" "${notes[@]}"
+if [ "$zoo_only" = 0 ]; then
+  if [ -z "$pytorch_json" ] || [ -z "$vkcnn_json" ]; then
+    after_note=$(load_note "after the runs")
+    notes+=("$after_note")
+  fi
+  echo >&2
+  table cpu "$cpu_vk" "$cpu_pt" "${notes[@]}"
+fi
+
+# ---- 3b. the model zoo on the CPU: vkcnn bench train --arch beside pytorch_seed.py --arch
+zoo_failed=0
+if [ ${#zoo_items[@]} -gt 0 ]; then
+  # The load before the zoo runs: the CPU section's "after" figure where there is one.
+  before=${after_note:-$(load_note "before the zoo runs")}
+  zoo_notes=("${before/#load after the runs/load before the zoo runs}")
+  if [[ $before =~ CPU\ ([0-9]+)%\ busy ]] && [ "${BASH_REMATCH[1]}" -ge 25 ]; then
+    zoo_notes+=("$(busy_warning "${BASH_REMATCH[1]}")")
+  fi
+  zoo_commands=("$invocation    # from the repository root; it ran:")
+  zoo_pending=()
+  vk_arch=0 batch_flag=--batch
+  if [ "$pytorch_only" = 1 ]; then
+    zoo_pending=(--pending)
+    zoo_notes+=("vkcnn's column is pending: this run measured PyTorch alone (--pytorch-only)")
+  elif [ -z "$vkcnn" ]; then
+    zoo_pending=(--pending)
+    zoo_notes+=("vkcnn's column is pending: --vkcnn-json gives the seed's figures only; run without it (or with --vkcnn BIN) to measure the zoo")
+  else
+    help=$("$vkcnn" bench train --help 2>&1 || true)
+    if grep -q -- '--arch' <<<"$help"; then
+      vk_arch=1
+      # bench train's batch flag: --batch today; --batch-size where a vkcnn names it so.
+      if grep -q -- '--batch-size' <<<"$help"; then batch_flag=--batch-size; fi
+    else
+      zoo_pending=(--pending)
+      zoo_notes+=("vkcnn's column is pending: this vkcnn ($rev) has no \`bench train --arch\` yet")
+      say "this vkcnn's bench train has no --arch: the zoo's vkcnn column stays pending"
+    fi
+  fi
+  if [ -n "$pytorch_json" ] && ! "$py" -c 'import torch' 2>/dev/null; then
+    die "$py cannot import torch, which the zoo comparison needs (apt-get install python3-torch, or pass --no-zoo)"
+  fi
+  for item in "${zoo_items[@]}"; do
+    IFS=: read -r arch zb zi <<<"$item"
+    zi=${zi:-$((4 * zb))}
+    vk_file=$res/vkcnn-zoo-$arch.json pt_file=$res/pytorch-zoo-$arch.json
+    rm -f "$vk_file" "$pt_file"
+    if [ "$vk_arch" = 1 ]; then
+      cmd=(bench train --device cpu --arch "$arch" "$batch_flag" "$zb" --images "$zi" --json)
+      say "vkcnn ${cmd[*]}"
+      zoo_commands+=("vkcnn ${cmd[*]}    # vkcnn $rev")
+      if ! "$vkcnn" "${cmd[@]}" >"$vk_file" 2>"$tmp/zoo.err" || ! valid_json "$vk_file"; then
+        zoo_failed=$((zoo_failed + 1))
+        zoo_notes+=("FAILED: vkcnn ${cmd[*]}: $(grep -v '^ *$' "$tmp/zoo.err" | tail -1 | cut -c1-300)")
+        say "vkcnn ${cmd[*]} failed: $(tail -3 "$tmp/zoo.err")"
+        rm -f "$vk_file"
+      fi
+    fi
+    cmd=("$py" bench/pytorch_seed.py --arch "$arch" --device cpu --threads "$(nproc)" --batches "$zb"
+         --eval-batch "$zb" --steps $(((zi + zb - 1) / zb)) --warmup 1 --eval-images "$zi" --json)
+    say "${cmd[*]}"
+    zoo_commands+=("${cmd[*]}")
+    if ! (cd "$root" && "${cmd[@]}") >"$pt_file" 2>"$tmp/zoo.err" || ! valid_json "$pt_file"; then
+      zoo_failed=$((zoo_failed + 1))
+      zoo_notes+=("FAILED: ${cmd[*]}: $(grep -v '^ *$' "$tmp/zoo.err" | tail -1 | cut -c1-300)")
+      say "bench/pytorch_seed.py --arch $arch failed: $(tail -3 "$tmp/zoo.err")"
+      rm -f "$pt_file"
+    fi
+  done
+  zoo_notes+=("$(load_note "after the zoo runs")")
+  args=(--spec "$zoo" --dir "$res" --out "$out" "${zoo_pending[@]}")
+  [ "$out" = - ] || args+=(--print)
+  for c in "${zoo_commands[@]}"; do args+=(--command "$c"); done
+  for n in "${zoo_notes[@]}"; do args+=(--note "$n"); done
+  echo >&2
+  "$py" "$here/zoo_table.py" "${args[@]}" || die "bench/zoo_table.py failed"
+fi
 
 # ---- 4. GPU
 gpu=""
-if [ "$no_gpu" = 0 ]; then
+if [ "$no_gpu" = 0 ] && [ "$zoo_only" = 0 ]; then
   if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
     gpu=$(nvidia-smi -L | head -1)
   elif [ -n "$vkcnn" ] && "$vkcnn" devices 2>/dev/null | grep -Eq 'discrete-gpu|integrated-gpu'; then
     gpu=$("$vkcnn" devices | grep -E 'discrete-gpu|integrated-gpu' | head -1)
   fi
 fi
-if [ -z "$gpu" ]; then
+if [ "$zoo_only" = 1 ]; then
+  :  # --zoo-only: no GPU comparison
+elif [ -z "$gpu" ]; then
   say "no GPU here (no working nvidia-smi, no GPU in vkcnn devices): the CPU comparison only"
 elif [ -z "$vkcnn" ]; then
   say "GPU: $gpu, but no vkcnn binary (--vkcnn-json or --pytorch-only): no GPU comparison"
@@ -304,4 +420,7 @@ else
   table gpu "$gpu_vk" "$gpu_pt"
 fi
 if [ -n "$keep" ]; then say "raw results in $res"; fi
+if [ "$zoo_failed" -gt 0 ]; then
+  die "$zoo_failed zoo run(s) failed (their notes in the zoo section say why); the tables are written"
+fi
 exit 0

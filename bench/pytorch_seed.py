@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """PyTorch baseline for vkcnn: the CIFAR-10 tutorial's CNN on random data.
 
+With --arch NAME it measures a network of vkcnn's model zoo instead
+(bench/zoo.py: seed, airbench94, airbench-tiny, resnet18; the seed is the
+default, the tutorial's CNN), and every record and the meta carry "arch".
+
 Measures, on random data of CIFAR-10's shape (float32 [N,3,32,32] in [0,1],
 int64 labels 0..9):
 
@@ -33,12 +37,17 @@ import sys
 import time
 
 EPOCH_IMAGES = 50000  # CIFAR-10's training set
+# bench/zoo.py's ARCHES (that module imports torch, which must wait for --threads).
+ZOO_ARCHES = ("seed", "airbench94", "airbench-tiny", "resnet18")
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--arch", choices=ZOO_ARCHES, default=None,
+                   help="a network of vkcnn's model zoo (bench/zoo.py); default: the seed, "
+                        "the tutorial's CNN, without an \"arch\" key in the output")
     p.add_argument("--threads", type=int, default=0,
                    help="torch.set_num_threads (also OMP/OpenBLAS/MKL threads); default: all cores")
     p.add_argument("--compile", action="store_true",
@@ -142,6 +151,8 @@ def main(argv=None):
         sys.stdout.write("\n")
         return 0
     meta, results = run(a)
+    if a.arch:
+        print("network: %s (bench/zoo.py)" % a.arch)
     print("torch %s, %d threads, BLAS: %s" % (meta["torch_version"], meta["threads"], meta["blas_loaded"]))
     for l in meta["blas_libraries"]:
         print("  mapped: %s -> %s" % (l, os.path.realpath(l)))
@@ -180,6 +191,10 @@ def run(a):
     dev = torch.device(a.device)
 
     def make_model():
+        if a.arch not in (None, "seed"):
+            sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+            import zoo
+            return zoo.make(a.arch).to(dev)
         # The PyTorch CIFAR-10 tutorial's network, attribute names as in its state_dict.
         class Net(nn.Module):
             def __init__(self):
@@ -286,7 +301,7 @@ def run(a):
         device_type, device_name = "cuda", torch.cuda.get_device_name(0)
 
     def record(backend, what, b, n, secs):
-        return {
+        r = {
             "backend": backend,
             "device_type": device_type,
             "device_name": device_name,
@@ -296,6 +311,9 @@ def run(a):
             "images": n,
             "seconds": round(secs, 4),
         }
+        if a.arch:
+            r["arch"] = a.arch
+        return r
 
     base = "pytorch-" + a.device
     results = []
@@ -345,6 +363,8 @@ def run(a):
         "env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
                 if k in os.environ},
     }
+    if a.arch:
+        meta["arch"] = a.arch
     if a.device == "cuda":
         meta["cuda"] = torch.version.cuda
         meta["cudnn"] = torch.backends.cudnn.version()

@@ -2,6 +2,7 @@ package layers
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/vkcnn/vkcnn/backend"
 )
@@ -54,12 +55,26 @@ func bindChain(b backend.Backend, ls []Layer, x, dx backend.Tensor, m Mode) (cha
 	return c, nil
 }
 
-// describe names a layer for messages: its first parameter's module, or its type.
+// describe names a layer for messages: the module its parameters share
+// (a block's name for a block), or its type.
 func describe(l Layer) string {
-	if ps := l.Params(); len(ps) > 0 {
-		return moduleOf(ps[0].Name)
+	ps := l.Params()
+	if len(ps) == 0 {
+		return fmt.Sprintf("%T", l)
 	}
-	return fmt.Sprintf("%T", l)
+	common := moduleOf(ps[0].Name)
+	for _, p := range ps[1:] {
+		for common != "" && !strings.HasPrefix(p.Name, common+".") {
+			common = moduleOf(common)
+			if !strings.Contains(common, ".") && !strings.HasPrefix(p.Name, common+".") {
+				common = ""
+			}
+		}
+	}
+	if common == "" {
+		return fmt.Sprintf("%T", l)
+	}
+	return common
 }
 
 // moduleOf strips the last component of a dotted parameter name.
