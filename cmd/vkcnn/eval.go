@@ -1,12 +1,15 @@
 package main
 
 import (
+	"encoding/csv"
 	"fmt"
 	"io"
+	"strconv"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vkcnn/vkcnn/internal/atomicfile"
 	"github.com/vkcnn/vkcnn/layers"
 )
 
@@ -15,6 +18,7 @@ func evalCommand() *cobra.Command {
 		data          dataFlags
 		model, device string
 		archFlag      string
+		predictions   string
 		limitTest     int
 	)
 	cmd := &cobra.Command{
@@ -48,6 +52,9 @@ func evalCommand() *cobra.Command {
 				return err
 			}
 			printEval(cmd.OutOrStdout(), d.Classes, loss, acc, pred, e.Labels())
+			if predictions != "" {
+				return writePredictions(predictions, d.Classes, pred, e.Labels())
+			}
 			return nil
 		},
 	}
@@ -56,6 +63,7 @@ func evalCommand() *cobra.Command {
 	cmd.Flags().StringVar(&device, "device", "auto", "auto, cpu, or a Vulkan device index")
 	cmd.Flags().IntVar(&limitTest, "limit-test", 0, "use only the first N test images (0: all)")
 	addArchFlag(cmd, &archFlag, "")
+	cmd.Flags().StringVar(&predictions, "predictions", "", "also write each test image's true and predicted class to this CSV file")
 	return cmd
 }
 
@@ -89,4 +97,22 @@ func printEval(w io.Writer, classes []string, loss, acc float64, pred []uint32, 
 		}
 	}
 	tw.Flush()
+}
+
+// writePredictions writes one CSV line per test image: its index, true
+// class and predicted class, by number and name.
+func writePredictions(path string, classes []string, pred []uint32, labels []uint8) error {
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		cw := csv.NewWriter(w)
+		cw.Write([]string{"index", "label", "prediction", "label_name", "prediction_name"})
+		for i, p := range pred {
+			cw.Write([]string{strconv.Itoa(i), strconv.Itoa(int(labels[i])), strconv.Itoa(int(p)), classes[labels[i]], classes[p]})
+		}
+		cw.Flush()
+		return cw.Error()
+	})
+	if err != nil {
+		return fmt.Errorf("writing --predictions %s: %w", path, err)
+	}
+	return nil
 }
