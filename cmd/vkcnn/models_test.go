@@ -1,12 +1,15 @@
 package main
 
 import (
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/vkcnn/vkcnn/checkpoint"
+	"github.com/vkcnn/vkcnn/gpu"
 )
 
 // readmeModel is the model file the README shows, as a user would copy it.
@@ -141,5 +144,34 @@ func TestBadArch(t *testing.T) {
 		if code == 0 || !strings.Contains(lastError(out), tc.want) || strings.Contains(out, "goroutine") {
 			t.Errorf("vkcnn %s: exit %d, want an error containing %q:\n%s", strings.Join(tc.args, " "), code, tc.want, out)
 		}
+	}
+}
+
+// TestZooDevicesAgree: airbench-tiny (BatchNorm, GELU, floor-mode pooling)
+// trains to the same loss and evaluates to the same accuracy on a Vulkan
+// device as on the CPU reference, from the same initialization.
+func TestZooDevicesAgree(t *testing.T) {
+	if infos, err := gpu.Devices(); err != nil || len(infos) == 0 {
+		if os.Getenv("VKCNN_REQUIRE_DEVICE") == "1" {
+			t.Fatalf("no Vulkan device, and VKCNN_REQUIRE_DEVICE=1: %v", err)
+		}
+		t.Skipf("no Vulkan device: %v", err)
+	}
+	data := archive(t)
+	losses := map[string]float64{}
+	for _, device := range []string{"cpu", "0"} {
+		out := mustRun(t, "train", "--arch", "airbench-tiny", "--data", data, "--device", device, "--batch-size", "16", "--epochs", "1", "--out", t.TempDir())
+		i := strings.Index(out, "train loss ")
+		if i < 0 {
+			t.Fatalf("no train loss in:\n%s", out)
+		}
+		var l float64
+		if _, err := fmt.Sscanf(out[i:], "train loss %g", &l); err != nil {
+			t.Fatal(err)
+		}
+		losses[device] = l
+	}
+	if d := math.Abs(losses["0"] - losses["cpu"]); d > 1e-3*losses["cpu"]+5e-5 {
+		t.Errorf("mean training loss %.4f on Vulkan, %.4f on the CPU reference", losses["0"], losses["cpu"])
 	}
 }
