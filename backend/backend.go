@@ -131,10 +131,14 @@ type Ops interface {
 	DropoutBackward(dy, dx, ctr Tensor, p float32, seed, stream uint32)
 
 	// SoftmaxCrossEntropy: for logits [N,M] and labels (U32 [N]), adds the sum
-	// over the batch of -log softmax(logits)[label] to loss[0] (F32 [1]) and
-	// the number of rows whose first maximum is at the label to correct[0]
-	// (U32 [1]); writes dlogits = (softmax - onehot)/N unless dlogits is nil.
-	SoftmaxCrossEntropy(logits, labels, dlogits, loss, correct Tensor)
+	// over the batch of the cross-entropy -Σ_j target_j·log softmax(logits)_j
+	// to loss[0] (F32 [1]), with target = (1-ε)·onehot(label) + ε/M and
+	// ε = o.LabelSmoothing (PyTorch's label_smoothing; ε = 0 gives
+	// -log softmax[label]), and the number of rows whose first maximum is at
+	// the label to correct[0] (U32 [1]); writes dlogits = (softmax - target)/N,
+	// or (softmax - target) with o.Sum (the gradient of the summed loss),
+	// unless dlogits is nil.
+	SoftmaxCrossEntropy(logits, labels, dlogits, loss, correct Tensor, o LossParams)
 	// Argmax: pred[i] = index of the first maximum of row i, for x [N,M], pred U32 [N].
 	Argmax(x, pred Tensor)
 
@@ -152,6 +156,13 @@ type Ops interface {
 	// Step advances the counters: ctr[0]++ (the global step, which seeds the
 	// random draws) and ctr[1]++ (the batch within the epoch).
 	Step(ctr Tensor)
+
+	// Lookahead pulls p and its slow copy ema together (Lookahead, as
+	// airbench uses it): with w = 1 - decay[0] (decay F32 [1]),
+	// ema = lerp(ema, p, w) and then p = ema, where lerp(a, b, w) is
+	// PyTorch's torch.lerp: a + w·(b-a) for w < 0.5, else b - (b-a)·(1-w).
+	// p and ema are F32 of one shape.
+	Lookahead(p, ema, decay Tensor)
 
 	// AvgPool2d: y = mean over each kernel x kernel window, stride apart, no
 	// padding (PyTorch's floor mode: a partial window at the edge is dropped).
@@ -219,6 +230,22 @@ type BatchNormParams struct {
 type SGDParams struct {
 	LR, Momentum, WeightDecay float32
 	Nesterov                  bool
+	// Schedule, when not nil (F32 [S]), multiplies LR at each step by
+	// Schedule[min(ctr[0], S-1)], with ctr = Ctr (see Counters): a per-step
+	// learning-rate schedule (PyTorch's LambdaLR) that a recorded step reads
+	// from the device, so one recording serves every step. Weight decay is
+	// not scaled (PyTorch's coupled weight decay enters the gradient).
+	Schedule, Ctr Tensor
+}
+
+// LossParams say how SoftmaxCrossEntropy forms the loss.
+type LossParams struct {
+	// LabelSmoothing ε in [0,1) mixes the one-hot target with the uniform
+	// distribution, as PyTorch's CrossEntropyLoss(label_smoothing=ε).
+	LabelSmoothing float32
+	// Sum makes dlogits the gradient of the batch's summed loss
+	// (reduction='sum'), not of its mean.
+	Sum bool
 }
 
 // GatherParams say how Gather turns records into a batch.
@@ -230,9 +257,25 @@ type GatherParams struct {
 	Pad int
 	// Flip mirrors half the images horizontally, at random.
 	Flip bool
-	// With dx, dy, mirror = Augmentation(Seed, ctr[0], i, Pad, Flip), output
-	// pixel (c, y, x) of image i is input pixel (c, y+dy-Pad, sx+dx-Pad) with
-	// sx = 31-x when mirror, else x; zero (before normalization) outside the image.
+	// Reflect pads by reflection (PyTorch's 'reflect' mode: the edge pixel
+	// is not repeated, so padded column -1 is column 1) instead of zeros.
+	// Pad must then be less than the image side.
+	Reflect bool
+	// IndexFlip takes each image's mirror decision from bit 31 of its entry
+	// in the index list (the record index is the other 31 bits) instead of
+	// drawing it, for flips the trainer decides per image and epoch
+	// (airbench's alternating flip); Flip is then ignored.
+	IndexFlip bool
+	// Fixed applies one view to every image instead of drawing it: the
+	// offsets DX, DY in [0, 2·Pad] and Mirror (test-time augmentation).
+	Fixed  bool
+	DX, DY int
+	Mirror bool
+	// With dx, dy, mirror = Augmentation(Seed, ctr[0], i, Pad, Flip) (or as
+	// Fixed, IndexFlip say), output pixel (c, y, x) of image i is input
+	// pixel (c, y+dy-Pad, sx+dx-Pad) with sx = 31-x when mirror, else x;
+	// outside the image it is zero (before normalization), or with Reflect
+	// the pixel reflected back into it.
 	// Seed seeds the crop and flip draws (with the step, ctr[0]).
 	Seed uint32
 }

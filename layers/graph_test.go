@@ -79,7 +79,7 @@ func newGraphStep(t *testing.T, b backend.Backend, m *Model, rng *rand.Rand, n, 
 	}
 	p := b.NewProgram()
 	nt.Forward(p)
-	p.SoftmaxCrossEntropy(nt.Out(), lt, nt.DOut(), loss, correct)
+	p.SoftmaxCrossEntropy(nt.Out(), lt, nt.DOut(), loss, correct, backend.LossParams{})
 	nt.Backward(p)
 	if err := p.Err(); err != nil {
 		t.Fatal(err)

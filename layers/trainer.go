@@ -145,7 +145,7 @@ func (t *Trainer) recordStep(n int, indices backend.Tensor) (backend.Program, er
 	p := t.b.NewProgram()
 	p.Gather(t.train.records, indices, t.tally.ctr, x, labels, g)
 	nt.Forward(p)
-	p.SoftmaxCrossEntropy(nt.Out(), labels, nt.DOut(), t.tally.loss, t.tally.correct)
+	p.SoftmaxCrossEntropy(nt.Out(), labels, nt.DOut(), t.tally.loss, t.tally.correct, backend.LossParams{})
 	nt.Backward(p)
 	for _, prm := range t.m.Trainable() {
 		p.SGD(prm.Value, prm.Grad, prm.Momentum, t.c.SGD)
@@ -423,7 +423,7 @@ func (e *Evaluator) record(m *Model, n int, idx []uint32) (p backend.Program, pr
 	p = b.NewProgram()
 	p.Gather(e.test.records, indices, e.tally.ctr, x, labels, g)
 	nt.Forward(p)
-	p.SoftmaxCrossEntropy(nt.Out(), labels, nil, e.tally.loss, e.tally.correct)
+	p.SoftmaxCrossEntropy(nt.Out(), labels, nil, e.tally.loss, e.tally.correct, backend.LossParams{})
 	p.Argmax(nt.Out(), pred)
 	p.Step(e.tally.ctr)
 	if err := p.Err(); err != nil {

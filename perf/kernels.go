@@ -335,7 +335,7 @@ func SoftmaxCrossEntropy(n, m int) Kernel {
 		setup: func(a *arena) (func(backend.Ops), error) {
 			logits, labels, dl := a.rand(n, m), a.labels(n, m), a.out(n, m)
 			loss, correct := a.zeros(backend.F32, 1), a.zeros(backend.U32, 1)
-			return func(o backend.Ops) { o.SoftmaxCrossEntropy(logits, labels, dl, loss, correct) }, a.err
+			return func(o backend.Ops) { o.SoftmaxCrossEntropy(logits, labels, dl, loss, correct, backend.LossParams{}) }, a.err
 		},
 	}
 }

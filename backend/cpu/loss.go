@@ -12,7 +12,7 @@ import (
 // order and the loss sum is the same on every run. Exponentials are taken in
 // float64 after subtracting the row max, which keeps them finite and the
 // per-row losses accurate. dlogits may be nil, or logits itself.
-func (p *Program) SoftmaxCrossEntropy(logits, labels, dlogits, loss, correct backend.Tensor) {
+func (p *Program) SoftmaxCrossEntropy(logits, labels, dlogits, loss, correct backend.Tensor, o backend.LossParams) {
 	const op = "SoftmaxCrossEntropy"
 	if !p.start(op) {
 		return

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/vkcnn/vkcnn/backend"
 )
 
 // naiveSCE is the textbook definition in float64: per-row loss summed,
@@ -58,7 +60,7 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 		loss := newF32(t, b, []float32{0.5}, 1)
 		correct := newU32(t, b, []uint32{2}, 1)
 		p := b.NewProgram()
-		p.SoftmaxCrossEntropy(x, labels, d, loss, correct)
+		p.SoftmaxCrossEntropy(x, labels, d, loss, correct, backend.LossParams{})
 		if err := p.Run(2); err != nil {
 			t.Fatal(err)
 		}
@@ -93,10 +95,10 @@ func TestSoftmaxCrossEntropyGradient(t *testing.T) {
 		loss := newF32(t, b, nil, 1)
 		correct := newU32(t, b, nil, 1)
 		bwd := b.NewProgram()
-		bwd.SoftmaxCrossEntropy(x, labels, d, loss, correct)
+		bwd.SoftmaxCrossEntropy(x, labels, d, loss, correct, backend.LossParams{})
 		run(t, bwd)
 		fwd := b.NewProgram()
-		fwd.SoftmaxCrossEntropy(x, labels, nil, loss, correct)
+		fwd.SoftmaxCrossEntropy(x, labels, nil, loss, correct, backend.LossParams{})
 		reset := func() { upload(t, b, loss, []float32{0}) }
 		r := []float32{float32(1 / float64(n))}
 		checkRel(t, "dlogits", getF32(t, b, d), numGrad(t, b, fwd, x, xv, loss, r, 1e-2, reset), fdTol)
@@ -113,7 +115,7 @@ func TestSoftmaxCrossEntropyStable(t *testing.T) {
 	loss := newF32(t, b, []float32{0}, 1)
 	correct := newU32(t, b, []uint32{0}, 1)
 	p := b.NewProgram()
-	p.SoftmaxCrossEntropy(x, labels, d, loss, correct)
+	p.SoftmaxCrossEntropy(x, labels, d, loss, correct, backend.LossParams{})
 	run(t, p)
 	// Row 0: loss = log(1+e^-10+...) + 10; row 1: log 2 (a tie, lost to the
 	// first maximum for accuracy).

@@ -84,7 +84,7 @@ func newSeedModel(t testing.TB, b *Backend, n int, seed uint64) *seedModel {
 	p.Dropout(h, h, m.ctr, 0.5, 42, 2)
 	p.MatMul(h, w4, logits, false, true)
 	p.AddBias(logits, b4)
-	p.SoftmaxCrossEntropy(logits, m.labels, dlogits, m.loss, m.correct)
+	p.SoftmaxCrossEntropy(logits, m.labels, dlogits, m.loss, m.correct, backend.LossParams{})
 
 	p.MatMul(dlogits, h, dw4, true, false)
 	p.BiasGrad(dlogits, db4)

@@ -20,7 +20,7 @@ func init() {
 // onehot)/N. One workgroup reduces the batch in a fixed order, so repeated
 // runs give the same bits. A label >= M (an error on the CPU) makes the loss
 // NaN instead of reading past its row.
-func (p *Program) SoftmaxCrossEntropy(logits, labels, dlogits, loss, correct backend.Tensor) {
+func (p *Program) SoftmaxCrossEntropy(logits, labels, dlogits, loss, correct backend.Tensor, o backend.LossParams) {
 	if backend.Absent(dlogits) {
 		dlogits = nil
 	}

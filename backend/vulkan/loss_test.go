@@ -60,7 +60,7 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 					if mode != "nograd" {
 						d = s(dl)
 					}
-					o.SoftmaxCrossEntropy(s(logits), s(labels), d, s(loss), s(correct))
+					o.SoftmaxCrossEntropy(s(logits), s(labels), d, s(loss), s(correct), backend.LossParams{})
 				})
 				h.close("loss", loss, tolReduction)
 				h.same("correct", correct)
@@ -124,7 +124,7 @@ func TestSoftmaxCrossEntropyDeterministic(t *testing.T) {
 		correct := h.alloc(backend.U32, []int{1})
 		h.upload(correct, []uint32{0})
 		p := b.NewProgram()
-		p.SoftmaxCrossEntropy(logits.gpu, labels.gpu, nil, loss.gpu, correct.gpu)
+		p.SoftmaxCrossEntropy(logits.gpu, labels.gpu, nil, loss.gpu, correct.gpu, backend.LossParams{})
 		if err := p.Run(1); err != nil {
 			t.Fatal(err)
 		}
@@ -150,7 +150,7 @@ func TestSoftmaxCrossEntropyBadLabel(t *testing.T) {
 	h.upload(correct, []uint32{0})
 	dl := h.output(backend.F32, 4, 10)
 	p := b.NewProgram()
-	p.SoftmaxCrossEntropy(logits.gpu, labels.gpu, dl.gpu, loss.gpu, correct.gpu)
+	p.SoftmaxCrossEntropy(logits.gpu, labels.gpu, dl.gpu, loss.gpu, correct.gpu, backend.LossParams{})
 	if err := p.Run(1); err != nil {
 		t.Fatal(err)
 	}

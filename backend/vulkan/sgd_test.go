@@ -106,9 +106,9 @@ func TestMiscErrors(t *testing.T) {
 			dy, _ := b.View(dx, 1, 1, 2, 2)
 			p.MaxPool2dBackward(dy, u(1, 1, 2, 2), dx, 2, 2)
 		},
-		"loss labels":    func(p backend.Program) { p.SoftmaxCrossEntropy(f(4, 10), u(5), nil, f(1), u(1)) },
-		"loss dlogits":   func(p backend.Program) { p.SoftmaxCrossEntropy(f(4, 10), u(4), f(4, 9), f(1), u(1)) },
-		"loss correct":   func(p backend.Program) { p.SoftmaxCrossEntropy(f(4, 10), u(4), nil, f(1), f(1)) },
+		"loss labels":    func(p backend.Program) { p.SoftmaxCrossEntropy(f(4, 10), u(5), nil, f(1), u(1), backend.LossParams{}) },
+		"loss dlogits":   func(p backend.Program) { p.SoftmaxCrossEntropy(f(4, 10), u(4), f(4, 9), f(1), u(1), backend.LossParams{}) },
+		"loss correct":   func(p backend.Program) { p.SoftmaxCrossEntropy(f(4, 10), u(4), nil, f(1), f(1), backend.LossParams{}) },
 		"argmax shape":   func(p backend.Program) { p.Argmax(f(4, 10), u(10)) },
 		"sgd shapes":     func(p backend.Program) { p.SGD(f(4), f(5), f(4), backend.SGDParams{LR: 0.1}) },
 		"sgd momentum 1": func(p backend.Program) { p.SGD(f(4), f(4), f(4), backend.SGDParams{LR: 0.1, Momentum: 1}) },
