@@ -58,19 +58,23 @@ type State struct {
 	Weights []Tensor
 	// Meta is more string metadata for ModelFile (the architecture).
 	Meta map[string]string
+	// Recipe is the run's training recipe, by flag name, so that a resumed
+	// run goes on with the same one.
+	Recipe map[string]string
 }
 
 // stateJSON is state.json's layout; its field names are the file format.
 type stateJSON struct {
-	Version     int     `json:"version"`
-	Epoch       int     `json:"epoch"`
-	Step        uint64  `json:"step"`
-	Seed        uint64  `json:"seed"`
-	LR          float64 `json:"lr"`
-	Momentum    float64 `json:"momentum"`
-	WeightDecay float64 `json:"weight_decay"`
-	BatchSize   int     `json:"batch_size"`
-	Augment     bool    `json:"augment"`
+	Version     int               `json:"version"`
+	Epoch       int               `json:"epoch"`
+	Step        uint64            `json:"step"`
+	Seed        uint64            `json:"seed"`
+	LR          float64           `json:"lr"`
+	Momentum    float64           `json:"momentum"`
+	WeightDecay float64           `json:"weight_decay"`
+	BatchSize   int               `json:"batch_size"`
+	Augment     bool              `json:"augment"`
+	Recipe      map[string]string `json:"recipe,omitempty"`
 }
 
 // SaveState writes s into the directory dir as model.safetensors (the
@@ -89,6 +93,7 @@ func SaveState(dir string, s State) error {
 		WeightDecay: s.WeightDecay,
 		BatchSize:   s.BatchSize,
 		Augment:     s.Augment,
+		Recipe:      s.Recipe,
 	}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode training state for %s: %w", dir, err)
@@ -181,6 +186,7 @@ func LoadState(dir string) (State, error) {
 		WeightDecay: sj.WeightDecay,
 		BatchSize:   sj.BatchSize,
 		Augment:     sj.Augment,
+		Recipe:      sj.Recipe,
 		Momenta:     momenta,
 	}, nil
 }

@@ -93,7 +93,7 @@ func TestCloseFreesDeviceMemory(t *testing.T) {
 			t.Fatal("training took no device memory: is MemoryInUse counting?")
 		}
 		tr.Close()
-		e, err := NewEvaluator(v, m, test, 16)
+		e, err := NewEvaluator(v, m, test, 16, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -110,3 +110,18 @@ func (i identity) Out() backend.Tensor  { return i.x }
 func (i identity) DOut() backend.Tensor { return i.dx }
 func (identity) Forward(backend.Ops)    {}
 func (identity) Backward(backend.Ops)   {}
+
+// Walk calls f on every layer of the tree in order, containers before
+// their children (a residual block's body before its shortcut).
+func Walk(ls []Layer, f func(Layer)) {
+	for _, l := range ls {
+		f(l)
+		switch c := l.(type) {
+		case *Sequential:
+			Walk(c.Layers, f)
+		case *Residual:
+			Walk(c.Body, f)
+			Walk(c.Shortcut, f)
+		}
+	}
+}

@@ -6,26 +6,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/vkcnn/vkcnn/backend"
 )
-
-// Config is a training recipe.
-type Config struct {
-	BatchSize int
-	SGD       backend.SGDParams
-	// Augment takes random 32x32 crops of images padded by 4 pixels and
-	// flips half of them.
-	Augment bool
-	// Seed drives initialization, shuffling, dropout and augmentation.
-	Seed uint64
-	// EvalBatch is the batch size of evaluation (0: 1000).
-	EvalBatch int
-	// StepsPerRun fixes how many steps one submit runs (0: tuned to about
-	// a quarter of a second); 1 reports progress after every step.
-	StepsPerRun int
-}
 
 // Trainer trains a model on a data set resident on the backend: the records
 // are uploaded once, each epoch uploads only its shuffled index list, and a
@@ -43,6 +28,9 @@ type Trainer struct {
 	full, tail  backend.Program
 	chunk       int // steps per Run, tuned to keep submits short
 	eval        *Evaluator
+	total       int    // steps of the whole run (0: no limit)
+	flips       []bool // epoch 0's mirror decision per image (AlternatingFlip)
+	look        *lookahead
 
 	// Step counts the training steps taken so far; it seeds dropout and
 	// augmentation, so a resumed run continues with the same draws.
@@ -78,8 +66,8 @@ func upload(b backend.Backend, raw []byte) (*dataset, error) {
 // NewTrainer uploads the records (raw CIFAR-10 binary records) and records
 // the training step. The model's parameters must be allocated on b.
 func NewTrainer(b backend.Backend, m *Model, c Config, train, test []byte) (_ *Trainer, err error) {
-	if c.BatchSize < 1 {
-		return nil, fmt.Errorf("batch size %d: must be at least 1", c.BatchSize)
+	if err := c.check(); err != nil {
+		return nil, err
 	}
 	t := &Trainer{b: &owned{Backend: b}, m: m, c: c, chunk: max(1, c.StepsPerRun)}
 	defer func() {
@@ -96,40 +84,119 @@ func NewTrainer(b backend.Backend, m *Model, c Config, train, test []byte) (_ *T
 	if t.c.BatchSize > t.train.n {
 		return nil, fmt.Errorf("batch size %d is larger than the training set (%d images)", c.BatchSize, t.train.n)
 	}
+	if c.Epochs > 0 {
+		t.total = c.TotalSteps(t.train.n)
+	}
+	if c.Augment.Flip == AlternatingFlip {
+		rng := rand.New(rand.NewPCG(c.Seed, 0xf11b))
+		t.flips = make([]bool, t.train.n)
+		for i := range t.flips {
+			t.flips[i] = rng.IntN(2) == 1
+		}
+	}
 	if t.tally, err = newTally(t.b); err != nil {
+		return nil, err
+	}
+	sgd, err := t.optimizer()
+	if err != nil {
 		return nil, err
 	}
 	full := t.train.n / c.BatchSize
 	if t.indices, err = t.b.NewTensor(backend.U32, full*c.BatchSize); err != nil {
 		return nil, err
 	}
-	if t.full, err = t.recordStep(c.BatchSize, t.indices); err != nil {
+	if t.full, err = t.recordStep(c.BatchSize, t.indices, sgd); err != nil {
 		return nil, fmt.Errorf("batch size %d: %w", c.BatchSize, err)
 	}
 	// The last short batch, as PyTorch's DataLoader keeps it (drop_last=False).
-	if r := t.train.n % c.BatchSize; r > 0 {
+	if r := t.train.n % c.BatchSize; r > 0 && !c.DropLast {
 		if t.tailIndices, err = t.b.NewTensor(backend.U32, r); err != nil {
 			return nil, err
 		}
-		if t.tail, err = t.recordStep(r, t.tailIndices); err != nil {
+		if t.tail, err = t.recordStep(r, t.tailIndices, sgd); err != nil {
+			return nil, err
+		}
+	}
+	if c.Lookahead != nil {
+		if t.look, err = newLookahead(t.b, m); err != nil {
 			return nil, err
 		}
 	}
 	return t, nil
 }
 
-func (t *Trainer) gatherParams(augment bool) (backend.GatherParams, error) {
-	g, err := t.m.normalization()
-	g.Seed = uint32(t.c.Seed)
-	if augment {
-		g.Pad, g.Flip = 4, true
+// optimizer gives every trained parameter its SGD hyperparameters: the
+// base ones or its group's, and a learning-rate schedule on the device
+// when the recipe has one or freezes the parameter part-way.
+func (t *Trainer) optimizer() (map[*Param]backend.SGDParams, error) {
+	out := map[*Param]backend.SGDParams{}
+	tables := map[int]backend.Tensor{} // by the step the parameter freezes at (-1: never)
+	per := t.c.stepsPerEpoch(t.train.n)
+	for _, p := range t.m.Trainable() {
+		o := t.c.SGD
+		if t.c.GroupSGD != nil {
+			o = t.c.GroupSGD(p, o)
+		}
+		freeze := -1
+		if e, ok := t.c.FreezeAfter[p.Name]; ok {
+			freeze = e * per
+		}
+		if t.c.Schedule != nil || freeze >= 0 {
+			table, ok := tables[freeze]
+			if !ok {
+				var err error
+				if table, err = t.scheduleTable(freeze); err != nil {
+					return nil, err
+				}
+				tables[freeze] = table
+			}
+			o.Schedule, o.Ctr = table, t.tally.ctr
+		}
+		out[p] = o
 	}
+	for name := range t.c.FreezeAfter {
+		if !slices.ContainsFunc(t.m.Params(), func(p *Param) bool { return p.Name == name }) {
+			return nil, fmt.Errorf("no parameter %s to freeze", name)
+		}
+	}
+	return out, nil
+}
+
+// scheduleTable uploads the learning-rate factor of every step: the
+// schedule's, zero from step freeze on (freeze < 0: never).
+func (t *Trainer) scheduleTable(freeze int) (backend.Tensor, error) {
+	n := t.total
+	if n == 0 {
+		n = freeze + 1 // the last entry holds for every later step
+	}
+	f := make([]float32, n)
+	for s := range f {
+		f[s] = 1
+		if t.c.Schedule != nil {
+			f[s] = float32(t.c.Schedule(s, t.total))
+		}
+		if freeze >= 0 && s >= freeze {
+			f[s] = 0
+		}
+	}
+	table, err := t.b.NewTensor(backend.F32, n)
+	if err != nil {
+		return nil, err
+	}
+	return table, t.b.Upload(table, f)
+}
+
+func (t *Trainer) gatherParams() (backend.GatherParams, error) {
+	g, err := t.m.normalization()
+	a := t.c.Augment
+	g.Seed, g.Pad, g.Reflect = uint32(t.c.Seed), a.Pad, a.Reflect
+	g.Flip, g.IndexFlip = a.Flip == RandomFlip, a.Flip == AlternatingFlip
 	return g, err
 }
 
 // recordStep records gather → forward → loss → backward → SGD → Step for a
 // batch of n images drawn from indices.
-func (t *Trainer) recordStep(n int, indices backend.Tensor) (backend.Program, error) {
+func (t *Trainer) recordStep(n int, indices backend.Tensor, sgd map[*Param]backend.SGDParams) (backend.Program, error) {
 	x, labels, err := batchTensors(t.b, n)
 	if err != nil {
 		return nil, err
@@ -138,17 +205,17 @@ func (t *Trainer) recordStep(n int, indices backend.Tensor) (backend.Program, er
 	if err != nil {
 		return nil, err
 	}
-	g, err := t.gatherParams(t.c.Augment)
+	g, err := t.gatherParams()
 	if err != nil {
 		return nil, err
 	}
 	p := t.b.NewProgram()
 	p.Gather(t.train.records, indices, t.tally.ctr, x, labels, g)
 	nt.Forward(p)
-	p.SoftmaxCrossEntropy(nt.Out(), labels, nt.DOut(), t.tally.loss, t.tally.correct, backend.LossParams{})
+	p.SoftmaxCrossEntropy(nt.Out(), labels, nt.DOut(), t.tally.loss, t.tally.correct, t.c.Loss)
 	nt.Backward(p)
 	for _, prm := range t.m.Trainable() {
-		p.SGD(prm.Value, prm.Grad, prm.Momentum, t.c.SGD)
+		p.SGD(prm.Value, prm.Grad, prm.Momentum, sgd[prm])
 	}
 	p.Step(t.tally.ctr)
 	if err := p.Err(); err != nil {
@@ -205,9 +272,11 @@ func Order(n int, seed uint64, epoch int) []uint32 {
 }
 
 // Epoch trains one pass over the training set in a shuffled order drawn
-// from the seed and epoch, calling progress every few steps. When ctx ends
-// it stops between steps and returns ctx's error: the parameters are then
-// part-way through the epoch, so keep the last epoch's checkpoint.
+// from the seed and epoch, calling progress every few steps. A run of
+// fractional epochs (Config.Epochs) stops part-way through its last one;
+// Done says when the run is over. When ctx ends it stops between steps and
+// returns ctx's error: the parameters are then part-way through the epoch,
+// so keep the last epoch's checkpoint.
 func (t *Trainer) Epoch(ctx context.Context, epoch int, progress func(Progress)) (_ EpochResult, err error) {
 	defer func() {
 		// Say where a failed device call left the run; an interrupt and a
@@ -217,18 +286,25 @@ func (t *Trainer) Epoch(ctx context.Context, epoch int, progress func(Progress))
 		}
 	}()
 	start := time.Now()
-	order := Order(t.train.n, t.c.Seed, epoch)
+	order := t.order(epoch)
 	bs := t.c.BatchSize
 	full := t.train.n / bs
-	if err := t.b.Upload(t.indices, order[:full*bs]); err != nil {
+	if t.total > 0 {
+		full = max(0, min(full, t.total-int(t.Step)))
+	}
+	if err := t.b.Upload(t.indices, order[:t.indices.Len()]); err != nil {
 		return EpochResult{}, err
 	}
 	if err := t.tally.reset(t.b, t.Step); err != nil {
 		return EpochResult{}, err
 	}
+	total := t.train.n
+	if t.c.DropLast || full < t.train.n/bs {
+		total = full * bs
+	}
 	report := func(images int) (Progress, error) {
 		loss, correct, err := t.tally.read(t.b)
-		pr := Progress{Images: images, Total: t.train.n, Loss: loss / float64(images), Correct: correct}
+		pr := Progress{Images: images, Total: total, Loss: loss / float64(max(images, 1)), Correct: correct}
 		if err == nil && diverged(pr.Loss) {
 			err = fmt.Errorf("%w at epoch %d, step %d (mean loss %.4g): lower the learning rate", ErrDiverged, epoch, t.Step, pr.Loss)
 		}
@@ -242,19 +318,25 @@ func (t *Trainer) Epoch(ctx context.Context, epoch int, progress func(Progress))
 			return EpochResult{}, err
 		}
 		k := min(t.chunk, full-done)
+		if t.look != nil {
+			// Stop at the next Lookahead update.
+			every := t.c.Lookahead.Every
+			k = min(k, every-int(t.Step)%every)
+		}
 		began := time.Now()
 		if err := t.full.Run(k); err != nil {
 			return EpochResult{}, err
 		}
 		t.tune(k, time.Since(began))
 		done += k
-		t.Step += uint64(k)
-		t.m.advance(k)
+		if err := t.stepped(k); err != nil {
+			return EpochResult{}, err
+		}
 		if _, err := report(done * bs); err != nil {
 			return EpochResult{}, err
 		}
 	}
-	if t.tail != nil {
+	if t.tail != nil && total == t.train.n {
 		if err := t.b.Upload(t.tailIndices, order[full*bs:]); err != nil {
 			return EpochResult{}, err
 		}
@@ -265,19 +347,71 @@ func (t *Trainer) Epoch(ctx context.Context, epoch int, progress func(Progress))
 		if err := t.tail.Run(1); err != nil {
 			return EpochResult{}, err
 		}
-		t.Step++
-		t.m.advance(1)
+		if err := t.stepped(1); err != nil {
+			return EpochResult{}, err
+		}
 	}
-	pr, err := report(t.train.n)
+	pr, err := report(total)
 	if err != nil {
 		return EpochResult{}, err
 	}
 	return EpochResult{
 		Loss:     pr.Loss,
-		Accuracy: float64(pr.Correct) / float64(t.train.n),
-		Images:   t.train.n,
+		Accuracy: float64(pr.Correct) / float64(max(total, 1)),
+		Images:   total,
 		Seconds:  time.Since(start).Seconds(),
 	}, nil
+}
+
+// order is epoch's index list: the shuffled order, with each image's
+// mirror decision in bit 31 under AlternatingFlip.
+func (t *Trainer) order(epoch int) []uint32 {
+	order := Order(t.train.n, t.c.Seed, epoch)
+	if t.flips != nil {
+		odd := epoch%2 == 1
+		for i, img := range order {
+			if t.flips[img] != odd {
+				order[i] |= 1 << 31
+			}
+		}
+	}
+	return order
+}
+
+// stepped counts k steps just run and applies what follows a step: the
+// BatchNorm step counts and, on its steps, Lookahead.
+func (t *Trainer) stepped(k int) error {
+	t.Step += uint64(k)
+	t.m.advance(k)
+	if t.look == nil {
+		return nil
+	}
+	step := int(t.Step)
+	if step%t.c.Lookahead.Every == 0 {
+		if err := t.look.update(t.b, t.c.Lookahead.Decay(step, t.total)); err != nil {
+			return fmt.Errorf("lookahead: %w", err)
+		}
+	}
+	if step == t.total {
+		// The run ends on the slow weights.
+		return t.look.update(t.b, 1)
+	}
+	return nil
+}
+
+// Done says whether the run has taken all its steps (never without Epochs).
+func (t *Trainer) Done() bool { return t.total > 0 && int(t.Step) >= t.total }
+
+// TotalSteps is the length of the run in steps (0: no limit).
+func (t *Trainer) TotalSteps() int { return t.total }
+
+// LR is the learning rate of the base parameter group at the current step.
+func (t *Trainer) LR() float64 {
+	lr := float64(t.c.SGD.LR)
+	if t.c.Schedule != nil {
+		lr *= t.c.Schedule(min(int(t.Step), t.total-1), t.total)
+	}
+	return lr
 }
 
 // tune sets how many steps one Run takes: about a quarter of a second of
@@ -306,182 +440,12 @@ func (t *Trainer) Close() error {
 	if t.eval != nil {
 		t.eval.Close()
 	}
+	if t.look != nil {
+		t.look.p.Close()
+	}
 	t.b.free()
 	return nil
 }
 
 // TestSet is the number of test images and their labels.
 func (t *Trainer) TestSet() (n int, labels []uint8) { return t.test.n, t.test.labels }
-
-// Evaluate runs the model without dropout over the test set and returns
-// the mean loss, the accuracy (0-1) and each image's predicted class. Its
-// programs are recorded on the first call and replayed after.
-func (t *Trainer) Evaluate() (loss, accuracy float64, pred []uint32, err error) {
-	if err := t.RecordEvaluation(); err != nil {
-		return 0, 0, nil, err
-	}
-	return t.eval.Evaluate()
-}
-
-// RecordEvaluation records the evaluation programs if Evaluate has not yet
-// (it allocates what evaluation needs, so a memory measure can see it).
-func (t *Trainer) RecordEvaluation() (err error) {
-	if t.eval == nil {
-		t.eval, err = newEvaluator(t.b.Backend, t.m, t.test, t.c.EvalBatch)
-	}
-	return err
-}
-
-// Evaluator evaluates a model on a test set resident on the device, with
-// one recorded program for the full batches and one for the last, short one.
-type Evaluator struct {
-	b                  *owned
-	test               *dataset
-	batch              int
-	tally              *tally
-	full, tail         backend.Program
-	fullPred, tailPred backend.Tensor
-}
-
-// NewEvaluator uploads test records and records evaluation in batches of
-// batch images (0: 1000).
-func NewEvaluator(b backend.Backend, m *Model, records []byte, batch int) (*Evaluator, error) {
-	o := &owned{Backend: b}
-	d, err := upload(o, records)
-	if err != nil {
-		o.free()
-		return nil, err
-	}
-	e, err := newEvaluator(o, m, d, batch)
-	if err != nil {
-		o.free()
-	}
-	return e, err
-}
-
-// newEvaluator records evaluation over d; it frees what it allocates
-// through b on Close (b may already be an owned backend).
-func newEvaluator(b backend.Backend, m *Model, d *dataset, batch int) (_ *Evaluator, err error) {
-	if batch <= 0 {
-		batch = 1000
-	}
-	o, ok := b.(*owned)
-	if !ok {
-		o = &owned{Backend: b}
-	}
-	e := &Evaluator{b: o, test: d, batch: min(batch, d.n)}
-	defer func() {
-		if err != nil {
-			e.Close()
-		}
-	}()
-	if e.tally, err = newTally(o); err != nil {
-		return nil, err
-	}
-	full := d.n / e.batch
-	order := make([]uint32, d.n)
-	for i := range order {
-		order[i] = uint32(i)
-	}
-	if e.full, e.fullPred, err = e.record(m, e.batch, order[:full*e.batch]); err != nil {
-		return nil, err
-	}
-	if r := d.n % e.batch; r > 0 {
-		if e.tail, e.tailPred, err = e.record(m, r, order[full*e.batch:]); err != nil {
-			return nil, err
-		}
-	}
-	return e, nil
-}
-
-// record records gather → forward → loss and argmax for batches of n images
-// drawn in order from the index list idx.
-func (e *Evaluator) record(m *Model, n int, idx []uint32) (p backend.Program, pred backend.Tensor, err error) {
-	b := e.b
-	x, labels, err := batchTensors(b, n)
-	if err != nil {
-		return nil, nil, err
-	}
-	indices, err := b.NewTensor(backend.U32, len(idx))
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := b.Upload(indices, idx); err != nil {
-		return nil, nil, err
-	}
-	if pred, err = b.NewTensor(backend.U32, n); err != nil {
-		return nil, nil, err
-	}
-	nt, err := m.bind(b, x, false, e.tally.ctr, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	g, err := m.normalization()
-	if err != nil {
-		return nil, nil, err
-	}
-	p = b.NewProgram()
-	p.Gather(e.test.records, indices, e.tally.ctr, x, labels, g)
-	nt.Forward(p)
-	p.SoftmaxCrossEntropy(nt.Out(), labels, nil, e.tally.loss, e.tally.correct, backend.LossParams{})
-	p.Argmax(nt.Out(), pred)
-	p.Step(e.tally.ctr)
-	if err := p.Err(); err != nil {
-		p.Close()
-		return nil, nil, fmt.Errorf("recording evaluation (batch %d): %w", n, err)
-	}
-	return p, pred, nil
-}
-
-// Evaluate runs the model over every test image and returns the mean loss,
-// the accuracy (0-1) and each image's predicted class.
-func (e *Evaluator) Evaluate() (loss, accuracy float64, pred []uint32, err error) {
-	if err := e.tally.reset(e.b, 0); err != nil {
-		return 0, 0, nil, err
-	}
-	pred = make([]uint32, 0, e.test.n)
-	run := func(p backend.Program, predT backend.Tensor) error {
-		if err := p.Run(1); err != nil {
-			return fmt.Errorf("evaluating images %d-: %w", len(pred), err)
-		}
-		got := make([]uint32, predT.Len())
-		if err := e.b.Download(predT, got); err != nil {
-			return err
-		}
-		pred = append(pred, got...)
-		return nil
-	}
-	for range e.test.n / e.batch {
-		if err := run(e.full, e.fullPred); err != nil {
-			return 0, 0, nil, err
-		}
-	}
-	if e.tail != nil {
-		// The short batch reads its own index list from position 0.
-		if err := e.tally.restart(e.b, 0); err != nil {
-			return 0, 0, nil, err
-		}
-		if err := run(e.tail, e.tailPred); err != nil {
-			return 0, 0, nil, err
-		}
-	}
-	sum, correct, err := e.tally.read(e.b)
-	if err != nil {
-		return 0, 0, nil, err
-	}
-	return sum / float64(e.test.n), float64(correct) / float64(e.test.n), pred, nil
-}
-
-// Labels are the test images' labels, in order.
-func (e *Evaluator) Labels() []uint8 { return e.test.labels }
-
-// Close frees the recorded programs and the tensors the evaluator made.
-func (e *Evaluator) Close() error {
-	for _, p := range []backend.Program{e.full, e.tail} {
-		if p != nil {
-			p.Close()
-		}
-	}
-	e.b.free()
-	return nil
-}

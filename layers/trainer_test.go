@@ -144,7 +144,7 @@ func TestResumeIsExact(t *testing.T) {
 	train, test := easyData(100, 20, 5)
 	b := cpu.New()
 	c := quick
-	c.Augment = true
+	c.Augment = TutorialAugment
 	run := func(m *Model, epochs []int, step uint64) (*Trainer, map[string][]float32, map[string][]float32) {
 		tr, err := NewTrainer(b, m, c, train, test)
 		if err != nil {
@@ -251,7 +251,7 @@ func TestEvaluateBatching(t *testing.T) {
 	m.Init(b, 3)
 	var want []uint32
 	for _, batch := range []int{203, 64, 64, 1000} {
-		e, err := NewEvaluator(b, m, test, batch)
+		e, err := NewEvaluator(b, m, test, batch, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

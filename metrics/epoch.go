@@ -18,6 +18,7 @@ type Epoch struct {
 	TestAccuracy    float64 `json:"test_accuracy"`     // percent of the 10000 test images classified right
 	Seconds         float64 `json:"seconds"`           // wall time of the epoch
 	ImagesPerSecond float64 `json:"images_per_second"` // training throughput
+	LR              float64 `json:"lr"`                // learning rate at the epoch's end (base parameter group)
 }
 
 // wireEpoch is Epoch on disk. Its floats write NaN and ±Inf as null, because
@@ -30,6 +31,7 @@ type wireEpoch struct {
 	TestAccuracy    jsonFloat `json:"test_accuracy"`
 	Seconds         jsonFloat `json:"seconds"`
 	ImagesPerSecond jsonFloat `json:"images_per_second"`
+	LR              jsonFloat `json:"lr"`
 }
 
 // MarshalJSON writes e with non-finite values as null.
@@ -41,6 +43,7 @@ func (e Epoch) MarshalJSON() ([]byte, error) {
 		TestAccuracy:    jsonFloat(e.TestAccuracy),
 		Seconds:         jsonFloat(e.Seconds),
 		ImagesPerSecond: jsonFloat(e.ImagesPerSecond),
+		LR:              jsonFloat(e.LR),
 	})
 }
 
@@ -57,6 +60,7 @@ func (e *Epoch) UnmarshalJSON(data []byte) error {
 		TestAccuracy:    float64(w.TestAccuracy),
 		Seconds:         float64(w.Seconds),
 		ImagesPerSecond: float64(w.ImagesPerSecond),
+		LR:              float64(w.LR),
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vkcnn/vkcnn/internal/atomicfile"
 	"github.com/vkcnn/vkcnn/layers"
+	"github.com/vkcnn/vkcnn/recipe"
 )
 
 func evalCommand() *cobra.Command {
@@ -19,6 +20,8 @@ func evalCommand() *cobra.Command {
 		model, device string
 		archFlag      string
 		predictions   string
+		tta           int
+		logitsPath    string
 		limitTest     int
 	)
 	cmd := &cobra.Command{
@@ -42,7 +45,13 @@ func evalCommand() *cobra.Command {
 			}
 			defer b.Close()
 			test := limit(d.Test, limitTest, "--limit-test", cmd.ErrOrStderr())
-			e, err := layers.NewEvaluator(b, nw.Model, test.Records, 0)
+			if !cmd.Flags().Changed("tta") && recipeFor(nw.Name) == "airbench" {
+				tta = recipe.AirbenchTTA
+			}
+			if tta < 0 || tta > 2 {
+				return fmt.Errorf("--tta %d: want 0, 1 or 2", tta)
+			}
+			e, err := layers.NewEvaluator(b, nw.Model, test.Records, 0, tta)
 			if err != nil {
 				return err
 			}
@@ -53,7 +62,12 @@ func evalCommand() *cobra.Command {
 			}
 			printEval(cmd.OutOrStdout(), d.Classes, loss, acc, pred, e.Labels())
 			if predictions != "" {
-				return writePredictions(predictions, d.Classes, pred, e.Labels())
+				if err := writePredictions(predictions, d.Classes, pred, e.Labels()); err != nil {
+					return err
+				}
+			}
+			if logitsPath != "" {
+				return writeLogits(logitsPath, b, nw.Model, test, input(d))
 			}
 			return nil
 		},
@@ -63,7 +77,9 @@ func evalCommand() *cobra.Command {
 	cmd.Flags().StringVar(&device, "device", "auto", "auto, cpu, or a Vulkan device index")
 	cmd.Flags().IntVar(&limitTest, "limit-test", 0, "use only the first N test images (0: all)")
 	addArchFlag(cmd, &archFlag, "")
+	cmd.Flags().IntVar(&tta, "tta", 0, "test-time augmentation: 0 none, 1 mirror, 2 mirror and translates (default 2 for the airbench networks)")
 	cmd.Flags().StringVar(&predictions, "predictions", "", "also write each test image's true and predicted class to this CSV file")
+	cmd.Flags().StringVar(&logitsPath, "logits", "", "also write each test image's logits to this file: raw little-endian float32, images x classes (to compare with an exported ONNX model)")
 	return cmd
 }
 

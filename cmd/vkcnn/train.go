@@ -25,13 +25,12 @@ import (
 	"github.com/vkcnn/vkcnn/cifar10"
 	"github.com/vkcnn/vkcnn/layers"
 	"github.com/vkcnn/vkcnn/metrics"
+	"github.com/vkcnn/vkcnn/recipe"
 )
 
 type trainFlags struct {
-	data                  dataFlags
-	epochs, batch         int
-	lr, momentum, decay   float64
-	nesterov, augment     bool
+	data dataFlags
+	recipeFlags
 	seed                  uint64
 	device, out, init     string
 	arch                  string
@@ -44,20 +43,25 @@ func trainCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "train",
 		Short: "Train a network on CIFAR-10 (by default the PyTorch tutorial's CNN, 10 epochs of SGD)",
-		Args:  cobra.NoArgs,
+		Long: `Trains a network (--arch) with a recipe (--recipe), writing checkpoints and
+metrics to --out after every epoch.
+
+Each --arch brings its recipe's defaults: the tutorial's for seed, resnet18
+and model files (SGD lr 0.001, momentum 0.9, batch 32, 10 epochs); airbench94's
+for airbench94 and airbench-tiny (batch 1024, 9.9 epochs, Nesterov SGD with
+momentum 0.85, label smoothing 0.2 on the summed loss, BatchNorm biases at 64x
+the learning rate, a warm-up and decay schedule, Lookahead every 5 steps,
+whitening and Dirac initialization, reflect-padded crops of 2 pixels with
+alternating flips, test-time augmentation 2). Every flag below overrides its
+part of the recipe, so any network can use any technique.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return train(cmd, f)
 		},
 	}
 	f.data.add(cmd)
 	fl := cmd.Flags()
-	fl.IntVar(&f.epochs, "epochs", 10, "epochs to train (in all, counting those of a resumed run)")
-	fl.IntVar(&f.batch, "batch-size", 32, "images per step")
-	fl.Float64Var(&f.lr, "lr", 0.001, "learning rate")
-	fl.Float64Var(&f.momentum, "momentum", 0.9, "SGD momentum")
-	fl.Float64Var(&f.decay, "weight-decay", 0, "L2 weight decay")
-	fl.BoolVar(&f.nesterov, "nesterov", false, "Nesterov momentum")
-	fl.BoolVar(&f.augment, "augment", false, "random crops (4 pixels of padding) and horizontal flips")
+	f.recipeFlags.add(cmd)
 	fl.Uint64Var(&f.seed, "seed", 0, "random seed: initialization, shuffling, dropout, augmentation")
 	fl.StringVar(&f.device, "device", "auto", "auto, cpu, or a Vulkan device index (see `vkcnn devices`)")
 	fl.StringVar(&f.out, "out", "", "directory for checkpoints and metrics (default ./runs/DATE-TIME)")
@@ -72,22 +76,12 @@ func trainCommand() *cobra.Command {
 
 func (f *trainFlags) check() error {
 	switch {
-	case f.epochs < 1:
-		return fmt.Errorf("--epochs %d: must be at least 1", f.epochs)
-	case f.batch < 1:
-		return fmt.Errorf("--batch-size %d: must be at least 1", f.batch)
-	case math.IsNaN(f.lr) || math.IsInf(f.lr, 0) || f.lr < 0:
-		return fmt.Errorf("--lr %v: must be a finite number >= 0 (the tutorial uses 0.001)", f.lr)
-	case math.IsNaN(f.momentum) || f.momentum < 0 || f.momentum >= 1:
-		return fmt.Errorf("--momentum %v: must be in [0, 1) (the tutorial uses 0.9)", f.momentum)
-	case math.IsNaN(f.decay) || math.IsInf(f.decay, 0) || f.decay < 0:
-		return fmt.Errorf("--weight-decay %v: must be a finite number >= 0", f.decay)
 	case f.limitTrain < 0 || f.limitTest < 0:
 		return fmt.Errorf("--limit-train and --limit-test must be >= 0 (0: all)")
 	case f.init != "" && f.resume != "":
 		return fmt.Errorf("--init and --resume both given: --resume already restores the weights")
 	}
-	return nil
+	return f.recipeFlags.check()
 }
 
 func train(cmd *cobra.Command, f *trainFlags) error {
@@ -106,21 +100,29 @@ func train(cmd *cobra.Command, f *trainFlags) error {
 			return err
 		}
 		state = &s
-		// The run goes on with its own network.
+		// The run goes on with its own network and recipe.
 		if src, ok := s.Meta[archSourceKey]; ok {
 			if cmd.Flags().Changed("arch") && src != archText {
 				return fmt.Errorf("--arch %s differs from the network of the run in %s (%s): drop --arch to resume it", f.arch, f.resume, s.Meta[archNameKey])
 			}
 			archName, archText = s.Meta[archNameKey], src
 		}
-		// The run goes on with its own recipe.
-		f.seed, f.batch, f.lr, f.momentum, f.decay, f.augment = s.Seed, s.BatchSize, s.LR, s.Momentum, s.WeightDecay, s.Augment
+		f.seed = s.Seed
+		if err := f.recipeFlags.restore(cmd.Flags(), s.Recipe); err != nil {
+			return fmt.Errorf("resuming from %s: %w", f.resume, err)
+		}
 		if f.out == "" {
 			f.out = f.resume
 		}
-		if s.Epoch >= f.epochs {
-			return fmt.Errorf("the run in %s has already trained %d epochs: ask for more with --epochs", f.resume, s.Epoch)
-		}
+	}
+	if err := f.recipeFlags.defaults(cmd.Flags(), archName); err != nil {
+		return err
+	}
+	if err := f.check(); err != nil {
+		return err
+	}
+	if state != nil && float64(state.Epoch) >= f.epochs {
+		return fmt.Errorf("the run in %s has already trained %d epochs: ask for more with --epochs", f.resume, state.Epoch)
 	}
 	if f.out == "" {
 		f.out = filepath.Join("runs", time.Now().Format("20060102-150405"))
@@ -146,6 +148,11 @@ func train(cmd *cobra.Command, f *trainFlags) error {
 		return err
 	}
 	m := nw.Model
+	if f.whiten {
+		if err := recipe.FreezeWhitener(m); err != nil {
+			return fmt.Errorf("--whiten: %w", err)
+		}
+	}
 	if err := m.Alloc(b); err != nil {
 		return err
 	}
@@ -162,13 +169,11 @@ func train(cmd *cobra.Command, f *trainFlags) error {
 		if err := m.Init(b, f.seed); err != nil {
 			return err
 		}
+		if err := initRecipe(b, nw, trainSet, &f.recipeFlags); err != nil {
+			return err
+		}
 	}
-	cfg := layers.Config{
-		BatchSize: f.batch,
-		SGD:       backend.SGDParams{LR: float32(f.lr), Momentum: float32(f.momentum), WeightDecay: float32(f.decay), Nesterov: f.nesterov},
-		Augment:   f.augment,
-		Seed:      f.seed,
-	}
+	cfg := f.recipeFlags.config(m, f.seed)
 	t, err := layers.NewTrainer(b, m, cfg, trainSet.Records, testSet.Records)
 	if err != nil {
 		return batchHint(err, f.batch)
@@ -177,13 +182,16 @@ func train(cmd *cobra.Command, f *trainFlags) error {
 	first := 0
 	if state != nil {
 		first, t.Step = state.Epoch, state.Step
+		if err := restoreLookahead(t, *state); err != nil {
+			return fmt.Errorf("resuming from %s: %w", f.resume, err)
+		}
 	}
-	fmt.Fprintf(stderr, "training %s on %s: %d training and %d test images, batch %d, %d epochs; writing to %s\n",
-		nw.Name, b.Name(), trainSet.N, testSet.N, f.batch, f.epochs, f.out)
+	fmt.Fprintf(stderr, "training %s (%s recipe) on %s: %d training and %d test images, batch %d, %v epochs; writing to %s\n",
+		nw.Name, f.name, b.Name(), trainSet.N, testSet.N, f.batch, f.epochs, f.out)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	for epoch := first; epoch < f.epochs; epoch++ {
+	for epoch := first; float64(epoch) < f.epochs && !t.Done(); epoch++ {
 		bar := newBar(stderr, trainSet.N, epoch)
 		res, err := t.Epoch(ctx, epoch, bar.update)
 		bar.finish()
@@ -196,6 +204,7 @@ func train(cmd *cobra.Command, f *trainFlags) error {
 		}
 		e := metrics.Epoch{
 			Epoch:           epoch,
+			LR:              t.LR(),
 			TrainLoss:       res.Loss,
 			TrainAccuracy:   100 * res.Accuracy,
 			TestAccuracy:    100 * acc,
@@ -205,7 +214,7 @@ func train(cmd *cobra.Command, f *trainFlags) error {
 		fmt.Fprintf(stdout, "Epoch %d: Accuracy: %d %%\n", epoch, int(math.Round(e.TestAccuracy)))
 		fmt.Fprintf(stdout, "  train loss %.4f, train accuracy %.1f %%, test accuracy %.2f %%, %.1f s, %.0f images/s\n",
 			e.TrainLoss, e.TrainAccuracy, e.TestAccuracy, e.Seconds, e.ImagesPerSecond)
-		if err := save(b, nw, t, f, epoch+1); err != nil {
+		if err := save(cmd, b, nw, t, f, epoch+1); err != nil {
 			return epochError(fmt.Errorf("saving epoch %d: %w", epoch, err), epoch, f.out)
 		}
 		for _, path := range []string{filepath.Join(f.out, "metrics.jsonl"), f.metrics} {
@@ -234,16 +243,42 @@ func epochError(err error, epoch int, out string) error {
 }
 
 // save writes the weights and the training state after epochs epochs.
-func save(b backend.Backend, nw *arch.Network, t *layers.Trainer, f *trainFlags, epochs int) error {
+func save(cmd *cobra.Command, b backend.Backend, nw *arch.Network, t *layers.Trainer, f *trainFlags, epochs int) error {
 	weights, momenta, err := stateTensors(b, nw.Model)
 	if err != nil {
 		return err
 	}
+	slow, err := t.LookaheadState()
+	if err != nil {
+		return err
+	}
+	for _, p := range nw.Model.Params() {
+		if v, ok := slow[p.Name]; ok {
+			momenta = append(momenta, checkpoint.Tensor{Name: p.Name + lookaheadSuffix, Shape: slices.Clone(p.Shape), Data: v})
+		}
+	}
 	return checkpoint.SaveState(f.out, checkpoint.State{
 		Epoch: epochs, Step: t.Step, Seed: f.seed,
 		LR: f.lr, Momentum: f.momentum, WeightDecay: f.decay, BatchSize: f.batch, Augment: f.augment,
-		Weights: weights, Momenta: momenta, Meta: archMeta(nw),
+		Weights: weights, Momenta: momenta, Meta: archMeta(nw), Recipe: f.recipeFlags.values(cmd.Flags()),
 	})
+}
+
+// lookaheadSuffix names a parameter's Lookahead slow copy in optimizer.safetensors.
+const lookaheadSuffix = ".lookahead"
+
+// restoreLookahead uploads the slow copy a resumed run saved.
+func restoreLookahead(t *layers.Trainer, s checkpoint.State) error {
+	slow := map[string][]float32{}
+	for _, m := range s.Momenta {
+		if name, ok := strings.CutSuffix(m.Name, lookaheadSuffix); ok {
+			slow[name] = m.Data
+		}
+	}
+	if len(slow) == 0 {
+		return nil
+	}
+	return t.SetLookaheadState(slow)
 }
 
 // restore uploads a saved run's weights and momenta, checking that each
@@ -269,7 +304,13 @@ func restore(b backend.Backend, m *layers.Model, s checkpoint.State) error {
 	if err != nil {
 		return err
 	}
-	mo, err := byName(s.Momenta, ".momentum")
+	var momenta []checkpoint.Tensor
+	for _, t := range s.Momenta {
+		if strings.HasSuffix(t.Name, ".momentum") {
+			momenta = append(momenta, t)
+		}
+	}
+	mo, err := byName(momenta, ".momentum")
 	if err != nil {
 		return err
 	}
