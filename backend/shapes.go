@@ -31,9 +31,10 @@ var argNames = map[string]map[string]string{
 	"Dropout":               {"input": "x", "operand 1": "y", "counters": "ctr"},
 	"DropoutBackward":       {"input": "dy", "operand 1": "dx", "counters": "ctr"},
 	"Argmax":                {"input": "x", "predictions": "pred"},
-	"SGD":                   {"input": "p", "operand 1": "g", "operand 2": "buf"},
+	"SGD":                   {"input": "p", "operand 1": "g", "operand 2": "buf", "schedule": "Schedule", "counters": "Ctr"},
 	"Gather":                {"batch": "x", "counters": "ctr"},
 	"Step":                  {"counters": "ctr"},
+	"Lookahead":             {"input": "p", "operand 1": "ema"},
 	"GELU":                  {"input": "x", "operand 1": "y"},
 	"GELUBackward":          {"input": "x", "operand 1": "dy", "operand 2": "dx"},
 	"Add":                   {"input": "a", "operand 1": "b", "operand 2": "y"},
@@ -229,8 +230,9 @@ func CheckCounters(op string, ctr Tensor) error {
 }
 
 // CheckLoss validates SoftmaxCrossEntropy's arguments and returns N and M.
-// dlogits may be absent.
-func CheckLoss(op string, logits, labels, dlogits, loss, correct Tensor) (n, m int, err error) {
+// dlogits may be absent. The label smoothing ε must lie in [0,1): at 1 the
+// target would ignore the label, and NaN would poison every loss silently.
+func CheckLoss(op string, logits, labels, dlogits, loss, correct Tensor, o LossParams) (n, m int, err error) {
 	if err := firstErr(want(op, "logits", logits, F32, 2), want(op, "labels", labels, U32, 1),
 		want(op, "loss", loss, F32, 1), want(op, "correct", correct, U32, 1)); err != nil {
 		return 0, 0, err
@@ -240,7 +242,12 @@ func CheckLoss(op string, logits, labels, dlogits, loss, correct Tensor) (n, m i
 		return n, m, err
 	}
 	if !Absent(dlogits) {
-		return n, m, wantShape(op, "dlogits", dlogits, F32, n, m)
+		if err := wantShape(op, "dlogits", dlogits, F32, n, m); err != nil {
+			return n, m, err
+		}
+	}
+	if eps := o.LabelSmoothing; !(eps >= 0 && eps < 1) {
+		return n, m, fmt.Errorf("%s: label smoothing %v: need 0 <= LabelSmoothing < 1", op, eps)
 	}
 	return n, m, nil
 }
@@ -256,7 +263,9 @@ func CheckArgmax(op string, x, pred Tensor) (n, m int, err error) {
 
 // CheckSGD validates a parameter, its gradient and momentum buffer and the
 // hyperparameters. The buffer may be absent only when Momentum is 0: it
-// would then only ever hold the last gradient.
+// would then only ever hold the last gradient. Schedule (F32 [S], S >= 1)
+// and Ctr (the counters) come together, since one is read at the other; the
+// schedule's values are on the device and are not checked.
 func CheckSGD(op string, p, g, buf Tensor, o SGDParams) error {
 	ts := []Tensor{g, buf}
 	if o.Momentum == 0 && Absent(buf) {
@@ -267,6 +276,18 @@ func CheckSGD(op string, p, g, buf Tensor, o SGDParams) error {
 	}
 	if !(o.LR >= 0) || !(o.Momentum >= 0 && o.Momentum < 1) || !(o.WeightDecay >= 0) {
 		return fmt.Errorf("%s: lr %v, momentum %v, weight decay %v: need lr >= 0, 0 <= momentum < 1, weight decay >= 0", op, o.LR, o.Momentum, o.WeightDecay)
+	}
+	switch hasS, hasC := !Absent(o.Schedule), !Absent(o.Ctr); {
+	case hasS != hasC:
+		return fmt.Errorf("%s: Schedule and Ctr go together (the step counter picks the schedule's entry): give both or neither", op)
+	case !hasS:
+		return nil
+	}
+	if err := firstErr(want(op, "schedule", o.Schedule, F32, 1), CheckCounters(op, o.Ctr)); err != nil {
+		return err
+	}
+	if o.Schedule.Len() == 0 {
+		return fmt.Errorf("%s: Schedule is empty: need at least one entry", op)
 	}
 	return nil
 }
@@ -284,6 +305,19 @@ func CheckGather(op string, records, indices, ctr, x, labels Tensor, o GatherPar
 	}
 	if o.Pad < 0 || o.Pad > ImageSide {
 		return n, fmt.Errorf("%s: crop padding %d: need 0-%d", op, o.Pad, ImageSide)
+	}
+	// A reflection of more than side-1 pixels would have to reflect twice
+	// (PyTorch refuses it too): one reflection is what the kernels compute.
+	if o.Reflect && o.Pad >= ImageSide {
+		return n, fmt.Errorf("%s: reflect padding %d: need less than the image side %d (or zero padding)", op, o.Pad, ImageSide)
+	}
+	if o.Fixed {
+		if o.Flip || o.IndexFlip {
+			return n, fmt.Errorf("%s: Fixed with Flip %v, IndexFlip %v: a fixed view sets the mirror itself (Mirror); unset Flip and IndexFlip", op, o.Flip, o.IndexFlip)
+		}
+		if o.DX < 0 || o.DX > 2*o.Pad || o.DY < 0 || o.DY > 2*o.Pad {
+			return n, fmt.Errorf("%s: fixed view offsets DX %d, DY %d: need 0-%d (2·Pad) each", op, o.DX, o.DY, 2*o.Pad)
+		}
 	}
 	return n, nil
 }

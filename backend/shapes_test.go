@@ -91,11 +91,11 @@ func TestChecks(t *testing.T) {
 		{"counters typed nil", func() error { return CheckCounters("Step", typedNil) }, "Step: ctr is missing"},
 		{"counters shape", func() error { return CheckCounters("Step", u32(3)) }, "ctr has shape [3], want [2]"},
 		{"loss", func() error {
-			_, _, err := CheckLoss("SoftmaxCrossEntropy", f32(4, 10), u32(4), typedNil, f32(1), u32(1))
+			_, _, err := CheckLoss("SoftmaxCrossEntropy", f32(4, 10), u32(4), typedNil, f32(1), u32(1), LossParams{})
 			return err
 		}, ""},
 		{"loss dlogits", func() error {
-			_, _, err := CheckLoss("SoftmaxCrossEntropy", f32(4, 10), u32(4), f32(4, 9), f32(1), u32(1))
+			_, _, err := CheckLoss("SoftmaxCrossEntropy", f32(4, 10), u32(4), f32(4, 9), f32(1), u32(1), LossParams{})
 			return err
 		}, "dlogits has shape [4 9], want [4 10]"},
 		{"argmax", func() error { _, _, err := CheckArgmax("Argmax", f32(4, 10), u32(5)); return err }, "pred has shape [5], want [4]"},

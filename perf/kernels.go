@@ -79,7 +79,8 @@ func LargeShapes(l Large) string {
 
 // Kernels lists the benchmarks: every op of the seed model's training step
 // (and evaluation's argmax) at each batch size, in the step's order, SGD on
-// fc3's weights once, then the large shapes. conv1's backward-data is timed
+// fc3's weights once, airbench's gather at each batch size and its
+// Lookahead once, then the large shapes. conv1's backward-data is timed
 // too, though the step skips it (the images need no gradient).
 func Kernels(batches []int, large Large) []Kernel {
 	var ks []Kernel
@@ -93,13 +94,14 @@ func Kernels(batches []int, large Large) []Kernel {
 		ks = append(ks, Linear("fc3", n, fc3In, hidden)...)
 		ks = append(ks, AddBias("fc3", n, hidden), BiasGrad("fc3", n, hidden))
 		ks = append(ks, Linear("fc4", n, hidden, classes)...)
-		ks = append(ks, SoftmaxCrossEntropy(n, classes), Argmax(n, classes))
+		ks = append(ks, SoftmaxCrossEntropy(n, classes), SmoothedSoftmaxCrossEntropy(n, classes), Argmax(n, classes))
 		// The ops the zoo networks add (layers/zoo).
 		ks = append(ks, batchNormKernels(n)...)
 		ks = append(ks, arithKernels(n)...)
 		ks = append(ks, avgPoolKernels(n)...)
 	}
-	ks = append(ks, SGD("fc3.weight", hidden, fc3In))
+	ks = append(ks, SGD("fc3.weight", hidden, fc3In), ScheduledSGD("fc3.weight", hidden, fc3In))
+	ks = append(ks, airbenchKernels(batches)...)
 	first := len(ks)
 	switch large {
 	case FullLarge:
@@ -329,13 +331,28 @@ func MaxPoolBackward(n, c, h int) Kernel {
 // FLOPs: 5 a logit (the row maximum, subtract and exponentiate, sum,
 // normalize, subtract the one-hot).
 func SoftmaxCrossEntropy(n, m int) Kernel {
+	return softmaxCE("softmax-ce", n, m, backend.LossParams{})
+}
+
+// SmoothedSoftmaxCrossEntropy is SoftmaxCrossEntropy with label smoothing
+// 0.2 and the summed loss's gradient (airbench's loss), whose extra per-logit
+// sum is timed here; the work is counted as the plain loss's.
+func SmoothedSoftmaxCrossEntropy(n, m int) Kernel {
+	return softmaxCE("softmax-ce.smooth", n, m, backend.LossParams{LabelSmoothing: 0.2, Sum: true})
+}
+
+func softmaxCE(name string, n, m int, lo backend.LossParams) Kernel {
+	shape := dims(n, m)
+	if lo != (backend.LossParams{}) {
+		shape += fmt.Sprintf(", smoothing %v, sum %v", lo.LabelSmoothing, lo.Sum)
+	}
 	return Kernel{
-		Name: "softmax-ce", Op: "SoftmaxCrossEntropy", Shape: dims(n, m), Batch: n,
+		Name: name, Op: "SoftmaxCrossEntropy", Shape: shape, Batch: n,
 		Work: Work{FLOPs: 5 * float64(n*m), Bytes: 2*f32(n, m) + f32(n) + 16},
 		setup: func(a *arena) (func(backend.Ops), error) {
 			logits, labels, dl := a.rand(n, m), a.labels(n, m), a.out(n, m)
 			loss, correct := a.zeros(backend.F32, 1), a.zeros(backend.U32, 1)
-			return func(o backend.Ops) { o.SoftmaxCrossEntropy(logits, labels, dl, loss, correct, backend.LossParams{}) }, a.err
+			return func(o backend.Ops) { o.SoftmaxCrossEntropy(logits, labels, dl, loss, correct, lo) }, a.err
 		},
 	}
 }
@@ -365,6 +382,31 @@ func SGD(param string, rows, cols int) Kernel {
 		setup: func(a *arena) (func(backend.Ops), error) {
 			p, g, buf := a.rand(rows, cols), a.rand(rows, cols), a.rand(rows, cols)
 			return func(o backend.Ops) { o.SGD(p, g, buf, seedSGD) }, a.err
+		},
+	}
+}
+
+// scheduleSteps is the length of ScheduledSGD's learning-rate schedule,
+// about an epoch of steps at batch 32 on CIFAR-10.
+const scheduleSteps = 1563
+
+// ScheduledSGD is SGD with a learning-rate schedule read on the device (one
+// entry and the counter per step on top of SGD's work).
+func ScheduledSGD(param string, rows, cols int) Kernel {
+	return Kernel{
+		Name: "sgd." + param + ".schedule", Op: "SGD", Shape: dims(rows, cols) + fmt.Sprintf(", momentum 0.9, schedule of %d", scheduleSteps),
+		Work: Work{FLOPs: 4 * float64(rows*cols), Bytes: 5*f32(rows, cols) + 12},
+		setup: func(a *arena) (func(backend.Ops), error) {
+			p, g, buf := a.rand(rows, cols), a.rand(rows, cols), a.rand(rows, cols)
+			// A linear decay to 0, the shape airbench's schedule ends with.
+			sched := make([]float32, scheduleSteps)
+			for i := range sched {
+				sched[i] = 1 - float32(i)/scheduleSteps
+			}
+			o := seedSGD
+			o.Schedule = a.upload(a.alloc(backend.F32, scheduleSteps), sched)
+			o.Ctr = a.counters()
+			return func(ops backend.Ops) { ops.SGD(p, g, buf, o) }, a.err
 		},
 	}
 }

@@ -24,6 +24,13 @@
 // An index position past the index list, or an index past the records (both
 // errors on the CPU), reads nothing: that image is written as zeros and its
 // label as 0xffffffff, which SoftmaxCrossEntropy turns into a NaN loss.
+//
+// The view of each image (crop offsets dx, dy and mirror) is drawn by
+// augmentation(), or, with indexFlip, the mirror is bit 31 of the image's
+// index-list entry (its record index the other 31 bits), or with fixedView the
+// push constants give all three. Padded pixels are zero, or with reflect the
+// image reflected PyTorch's way (edge not repeated); the host keeps pad below
+// the side then, so one reflection always lands inside.
 #extension GL_GOOGLE_include_directive : require
 layout(local_size_x_id = 0) in;
 
@@ -49,6 +56,10 @@ layout(push_constant) uniform Push {
 	float mean0, mean1, mean2;
 	float std0, std1, std2; // 0: no normalization of that channel
 	uint shardRows; // records a shard (nrec when there is one buffer)
+	uint reflect;   // reflect padding instead of zeros
+	uint indexFlip; // mirror = bit 31 of the entry, record = the other bits
+	uint fixedView; // one view for every image: fixedDX, fixedDY, fixedMirror
+	uint fixedDX, fixedDY, fixedMirror;
 } p;
 
 const uint side = 32u;
@@ -57,6 +68,15 @@ const uint image = 3u * plane;
 const uint recordSize = image + 1u;
 
 shared uint lut[3 * 256];
+
+// reflected maps a coordinate u of the padded image, in the image's frame
+// and wrapped to uint when negative, to the image row or column that
+// PyTorch's 'reflect' padding reads there: -1 reads 1, 32 reads 30. With pad
+// below the side, u lies in [-31, 62], where one reflection is enough.
+uint reflected(uint u) {
+	int a = abs(int(u));
+	return uint(int(side - 1u) - abs(int(side - 1u) - a));
+}
 
 // byteAt is byte i of shard s. s is the same across the workgroup (one
 // image at a time), so the branches do not diverge.
@@ -99,7 +119,8 @@ void main() {
 		umulExtended(batch, p.n, hi, lo);
 		uint pos = lo + img;
 		bool valid = hi == 0u && pos >= lo && pos < p.nidx;
-		uint idx = valid ? indices[pos] : 0u;
+		uint entry = valid ? indices[pos] : 0u;
+		uint idx = p.indexFlip != 0u ? entry & 0x7fffffffu : entry;
 		valid = valid && idx < p.nrec;
 		// Offsets within a shard fit 32 bits: a shard is one buffer.
 		uint shard = valid ? idx / p.shardRows : 0u;
@@ -109,12 +130,25 @@ void main() {
 		}
 		uint dx, dy;
 		bool mirror;
-		augmentation(p.seed, step, img, p.pad, p.flip != 0u, dx, dy, mirror);
+		if (p.fixedView != 0u) {
+			dx = p.fixedDX;
+			dy = p.fixedDY;
+			mirror = p.fixedMirror != 0u;
+		} else {
+			augmentation(p.seed, step, img, p.pad, p.flip != 0u, dx, dy, mirror);
+			if (p.indexFlip != 0u) {
+				mirror = (entry >> 31u) != 0u;
+			}
+		}
 		for (uint k = t; k < image; k += size) {
 			uint c = k / plane, yy = (k / side) % side, xx = k % side;
 			uint sx = mirror ? side - 1u - xx : xx;
 			// Source pixel (iy, ix), unsigned: a negative one wraps past side.
 			uint iy = yy + dy - p.pad, ix = sx + dx - p.pad;
+			if (p.reflect != 0u) {
+				iy = reflected(iy);
+				ix = reflected(ix);
+			}
 			uint v = 0u;
 			if (valid && iy < side && ix < side) {
 				v = byteAt(shard, base + 1u + c * plane + iy * side + ix);

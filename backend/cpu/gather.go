@@ -36,41 +36,61 @@ func (p *Program) Gather(records, indices, ctr, x, labels backend.Tensor, o back
 	}
 	nrec, nidx := rt.shape[0], it.shape[0]
 	pad := o.Pad
+	// With IndexFlip the mirror comes from the entry, so Flip's draw is not
+	// taken; dx and dy are drawn as ever, from the same counters.
+	flip := o.Flip && !o.IndexFlip
 	p.add(func() error {
 		step, batch := ct.u[backend.CounterStep], ct.u[backend.CounterBatch]
 		base := uint64(batch) * uint64(n)
+		var cols [side]int // source column of each output column, -1 for padding
 		for i := range n {
 			pos := base + uint64(i)
 			if pos >= uint64(nidx) {
 				return fmt.Errorf("cpu: %s: batch %d of %d images reads index %d, past the %d indices", op, batch, n, pos, nidx)
 			}
-			idx := it.u[pos]
+			entry := it.u[pos]
+			idx := entry
+			if o.IndexFlip {
+				idx = entry &^ indexFlipBit
+			}
 			if int64(idx) >= int64(nrec) {
 				return fmt.Errorf("cpu: %s: index %d (position %d) is past the %d records", op, idx, pos, nrec)
 			}
 			rec := rt.b[int(idx)*backend.RecordSize:][:backend.RecordSize]
 			lt.u[i] = uint32(rec[0])
-			dx, dy, mirror := backend.Augmentation(o.Seed, step, uint32(i), pad, o.Flip)
+			var dx, dy int
+			var mirror bool
+			if o.Fixed {
+				dx, dy, mirror = o.DX, o.DY, o.Mirror
+			} else {
+				dx, dy, mirror = backend.Augmentation(o.Seed, step, uint32(i), pad, flip)
+				if o.IndexFlip {
+					mirror = entry&indexFlipBit != 0
+				}
+			}
+			for xx := range cols {
+				sx := xx
+				if mirror {
+					sx = side - 1 - xx
+				}
+				cols[xx] = gatherSource(sx+dx-pad, o.Reflect)
+			}
 			img := xt.f[i*backend.ImageSize:][:backend.ImageSize]
 			for c := range 3 {
 				tab := &lut[c]
 				src := rec[1+c*side*side:][:side*side]
 				for y := range side {
 					out := img[(c*side+y)*side:][:side]
-					iy := y + dy - pad
-					if iy < 0 || iy >= side {
+					iy := gatherSource(y+dy-pad, o.Reflect)
+					if iy < 0 {
 						for xx := range out {
 							out[xx] = tab[0]
 						}
 						continue
 					}
 					row := src[iy*side:][:side]
-					for xx := range out {
-						sx := xx
-						if mirror {
-							sx = side - 1 - xx
-						}
-						if ix := sx + dx - pad; ix >= 0 && ix < side {
+					for xx, ix := range cols {
+						if ix >= 0 {
 							out[xx] = tab[row[ix]]
 						} else {
 							out[xx] = tab[0]
@@ -81,6 +101,29 @@ func (p *Program) Gather(records, indices, ctr, x, labels backend.Tensor, o back
 		}
 		return nil
 	})
+}
+
+// indexFlipBit is the bit of an index-list entry that says, with
+// IndexFlip, to mirror the image; the other 31 bits are the record index.
+const indexFlipBit = 1 << 31
+
+// gatherSource maps a coordinate u of the padded image, shifted to the
+// image's frame (so 0-31 are inside), to the image row or column it reads,
+// or -1 for a zero pixel. Reflection is PyTorch's 'reflect' mode: the edge
+// is not repeated, so -1 reads 1 and 32 reads 30. CheckGather keeps the
+// padding under the image side, so one reflection always lands inside.
+func gatherSource(u int, reflect bool) int {
+	const side = backend.ImageSide
+	switch {
+	case u >= 0 && u < side:
+		return u
+	case !reflect:
+		return -1
+	case u < 0:
+		return -u
+	default:
+		return 2*(side-1) - u
+	}
 }
 
 // Step records the advance of both counters, so that the next replay of the

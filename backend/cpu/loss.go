@@ -8,7 +8,8 @@ import (
 )
 
 // SoftmaxCrossEntropy records the loss, accuracy count and gradient of a
-// softmax classifier. Rows are few (a batch), so one goroutine does them in
+// softmax classifier, with PyTorch's label smoothing: the target is
+// (1-ε)·onehot + ε/M. Rows are few (a batch), so one goroutine does them in
 // order and the loss sum is the same on every run. Exponentials are taken in
 // float64 after subtracting the row max, which keeps them finite and the
 // per-row losses accurate. dlogits may be nil, or logits itself.
@@ -17,7 +18,7 @@ func (p *Program) SoftmaxCrossEntropy(logits, labels, dlogits, loss, correct bac
 	if !p.start(op) {
 		return
 	}
-	n, m, err := backend.CheckLoss(op, logits, labels, dlogits, loss, correct)
+	n, m, err := backend.CheckLoss(op, logits, labels, dlogits, loss, correct, o)
 	if !p.check(err) {
 		return
 	}
@@ -26,7 +27,16 @@ func (p *Program) SoftmaxCrossEntropy(logits, labels, dlogits, loss, correct bac
 	if p.err != nil {
 		return
 	}
-	invN := 1 / float64(n)
+	scale := 1 / float64(n)
+	if o.Sum {
+		scale = 1
+	}
+	// With z = x - max and lse = log Σ exp z, -log p_j = lse - z_j, so a
+	// row's loss is lse - on·z_label - off·Σz: three terms that are each >= 0,
+	// added without cancellation. ε = 0 gives on = 1, off = 0 and exactly
+	// the unsmoothed loss and gradient.
+	eps := float64(o.LabelSmoothing)
+	on, off := 1-eps, eps/float64(m)
 	p.add(func() error {
 		for i, l := range lt.u {
 			if int(l) >= m {
@@ -47,19 +57,21 @@ func (p *Program) SoftmaxCrossEntropy(logits, labels, dlogits, loss, correct bac
 				hits++
 			}
 			mx := float64(best)
-			var sum float64
+			var sum, zsum float64
 			for _, v := range row {
-				sum += math.Exp(float64(v) - mx)
+				z := float64(v) - mx
+				sum += math.Exp(z)
+				zsum += z
 			}
-			total += math.Log(sum) - (float64(row[l]) - mx)
+			total += math.Log(sum) - on*(float64(row[l])-mx) - off*zsum
 			if dt != nil {
 				d := dt.f[i*m:][:m]
 				for j, v := range row {
-					g := math.Exp(float64(v)-mx) / sum
+					g := math.Exp(float64(v)-mx)/sum - off
 					if j == int(l) {
-						g--
+						g -= on
 					}
-					d[j] = float32(g * invN)
+					d[j] = float32(g * scale)
 				}
 			}
 		}

@@ -1,17 +1,25 @@
 package cpu
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/vkcnn/vkcnn/backend"
 )
 
-// naiveSCE is the textbook definition in float64: per-row loss summed,
-// first-max accuracy, and the gradient of the mean loss.
-func naiveSCE(x []float32, labels []uint32, m int) (loss float64, correct uint32, d []float64) {
+// naiveSCE is the textbook definition in float64: per-row loss
+// -Σ_j target_j·log p_j with target = (1-eps)·onehot + eps/M, summed;
+// first-max accuracy; and the gradient p - target of the summed loss, over N
+// unless sum (the mean loss's gradient).
+func naiveSCE(x []float32, labels []uint32, m int, eps float64, sum bool) (loss float64, correct uint32, d []float64) {
 	n := len(labels)
+	scale := 1 / float64(n)
+	if sum {
+		scale = 1
+	}
 	d = make([]float64, n*m)
 	for i, l := range labels {
 		row := x[i*m:][:m]
@@ -28,80 +36,110 @@ func naiveSCE(x []float32, labels []uint32, m int) (loss float64, correct uint32
 		for _, v := range row {
 			z += math.Exp(float64(v))
 		}
-		loss += -math.Log(math.Exp(float64(row[l])) / z)
 		for j, v := range row {
-			d[i*m+j] = math.Exp(float64(v)) / z / float64(n)
+			target := eps / float64(m)
+			if j == int(l) {
+				target += 1 - eps
+			}
+			p := math.Exp(float64(v)) / z
+			loss -= target * math.Log(p)
+			d[i*m+j] = (p - target) * scale
 		}
-		d[i*m+int(l)] -= 1 / float64(n)
 	}
 	return loss, correct, d
 }
 
+// lossParams are the variants every loss test covers: PyTorch's default,
+// label smoothing of 0.1 (airbench's and the usual ImageNet choice) and
+// 0.2, each with the mean's and the sum's gradient.
+var lossParams = func() []backend.LossParams {
+	var ps []backend.LossParams
+	for _, eps := range []float32{0, 0.1, 0.2} {
+		for _, sum := range []bool{false, true} {
+			ps = append(ps, backend.LossParams{LabelSmoothing: eps, Sum: sum})
+		}
+	}
+	return ps
+}()
+
 // TestSoftmaxCrossEntropy checks loss, accuracy and dlogits against the
 // definition, and that loss and correct accumulate over runs.
 func TestSoftmaxCrossEntropy(t *testing.T) {
-	rng := rand.New(rand.NewPCG(21, 22))
-	b := New()
-	for _, sh := range [][2]int{{3, 7}, {1, 2}, {32, 10}} {
-		n, m := sh[0], sh[1]
-		xv := uniform(rng, n*m)
-		for i := range xv {
-			xv[i] *= 4
+	for _, sh := range [][2]int{{3, 7}, {1, 2}, {32, 10}, {5, 100}, {4, 1}} {
+		for _, o := range lossParams {
+			t.Run(fmt.Sprintf("%dx%d/eps=%v/sum=%v", sh[0], sh[1], o.LabelSmoothing, o.Sum), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(21, uint64(sh[0]*1000+sh[1])))
+				b := New()
+				n, m := sh[0], sh[1]
+				xv := uniform(rng, n*m)
+				for i := range xv {
+					xv[i] *= 4
+				}
+				lv := make([]uint32, n)
+				for i := range lv {
+					lv[i] = uint32(rng.IntN(m))
+				}
+				lv[0] = 0
+				xv[0] = 9 // row 0 is predicted right, so correct cannot be 0 by accident
+				x := newF32(t, b, xv, n, m)
+				labels := newU32(t, b, lv, n)
+				d := newF32(t, b, nil, n, m)
+				loss := newF32(t, b, []float32{0.5}, 1)
+				correct := newU32(t, b, []uint32{2}, 1)
+				p := b.NewProgram()
+				p.SoftmaxCrossEntropy(x, labels, d, loss, correct, o)
+				if err := p.Run(2); err != nil {
+					t.Fatal(err)
+				}
+				wantLoss, wantCorrect, wantD := naiveSCE(xv, lv, m, float64(o.LabelSmoothing), o.Sum)
+				checkRel(t, "loss", getF32(t, b, loss), []float64{0.5 + 2*wantLoss}, 1e-6)
+				if got := getU32(t, b, correct)[0]; got != 2+2*wantCorrect {
+					t.Errorf("correct = %d, want %d", got, 2+2*wantCorrect)
+				}
+				checkRel(t, "dlogits", getF32(t, b, d), wantD, 1e-6)
+			})
 		}
-		lv := make([]uint32, n)
-		for i := range lv {
-			lv[i] = uint32(rng.IntN(m))
-		}
-		lv[0] = 0
-		xv[0] = 9 // row 0 is predicted right, so correct cannot be 0 by accident
-		x := newF32(t, b, xv, n, m)
-		labels := newU32(t, b, lv, n)
-		d := newF32(t, b, nil, n, m)
-		loss := newF32(t, b, []float32{0.5}, 1)
-		correct := newU32(t, b, []uint32{2}, 1)
-		p := b.NewProgram()
-		p.SoftmaxCrossEntropy(x, labels, d, loss, correct, backend.LossParams{})
-		if err := p.Run(2); err != nil {
-			t.Fatal(err)
-		}
-		wantLoss, wantCorrect, wantD := naiveSCE(xv, lv, m)
-		checkRel(t, "loss", getF32(t, b, loss), []float64{0.5 + 2*wantLoss}, 1e-6)
-		if got := getU32(t, b, correct)[0]; got != 2+2*wantCorrect {
-			t.Errorf("correct = %d, want %d", got, 2+2*wantCorrect)
-		}
-		checkRel(t, "dlogits", getF32(t, b, d), wantD, 1e-6)
 	}
 }
 
 // TestSoftmaxCrossEntropyGradient checks dlogits against finite differences
-// of the op's own loss output divided by N (dlogits is the gradient of the
-// mean loss). The loss comes back as float32, so its rounding (~2e-7
-// relative) over 2·eps is the noise floor; eps = 1e-2 keeps that near 1e-5
-// while the O(eps²) truncation error of the smooth softmax stays below 1e-4,
-// well inside fdTol. eps = 1e-3 would put the rounding noise near 1e-4.
+// of the op's own loss output, divided by N unless o.Sum (dlogits is then
+// the gradient of the mean loss). The loss comes back as float32, so its
+// rounding (~2e-7 relative) over 2·eps is the noise floor; eps = 1e-2 keeps
+// that near 1e-5 while the O(eps²) truncation error of the smooth softmax
+// stays below 1e-4, well inside fdTol. eps = 1e-3 would put the rounding
+// noise near 1e-4. Label smoothing adds a term linear in the logits, which
+// central differences take exactly.
 func TestSoftmaxCrossEntropyGradient(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
 	b := New()
-	for _, sh := range [][2]int{{3, 7}, {2, 5}, {1, 3}} {
-		n, m := sh[0], sh[1]
-		xv := uniform(rng, n*m)
-		lv := make([]uint32, n)
-		for i := range lv {
-			lv[i] = uint32(rng.IntN(m))
+	for _, o := range lossParams {
+		for _, sh := range [][2]int{{3, 7}, {2, 5}, {1, 3}, {2, 10}} {
+			t.Run(fmt.Sprintf("%dx%d/eps=%v/sum=%v", sh[0], sh[1], o.LabelSmoothing, o.Sum), func(t *testing.T) {
+				n, m := sh[0], sh[1]
+				xv := uniform(rng, n*m)
+				lv := make([]uint32, n)
+				for i := range lv {
+					lv[i] = uint32(rng.IntN(m))
+				}
+				x := newF32(t, b, xv, n, m)
+				labels := newU32(t, b, lv, n)
+				d := newF32(t, b, nil, n, m)
+				loss := newF32(t, b, nil, 1)
+				correct := newU32(t, b, nil, 1)
+				bwd := b.NewProgram()
+				bwd.SoftmaxCrossEntropy(x, labels, d, loss, correct, o)
+				run(t, bwd)
+				fwd := b.NewProgram()
+				fwd.SoftmaxCrossEntropy(x, labels, nil, loss, correct, o)
+				reset := func() { upload(t, b, loss, []float32{0}) }
+				r := []float32{float32(1 / float64(n))}
+				if o.Sum {
+					r[0] = 1
+				}
+				checkRel(t, "dlogits", getF32(t, b, d), numGrad(t, b, fwd, x, xv, loss, r, 1e-2, reset), fdTol)
+			})
 		}
-		x := newF32(t, b, xv, n, m)
-		labels := newU32(t, b, lv, n)
-		d := newF32(t, b, nil, n, m)
-		loss := newF32(t, b, nil, 1)
-		correct := newU32(t, b, nil, 1)
-		bwd := b.NewProgram()
-		bwd.SoftmaxCrossEntropy(x, labels, d, loss, correct, backend.LossParams{})
-		run(t, bwd)
-		fwd := b.NewProgram()
-		fwd.SoftmaxCrossEntropy(x, labels, nil, loss, correct, backend.LossParams{})
-		reset := func() { upload(t, b, loss, []float32{0}) }
-		r := []float32{float32(1 / float64(n))}
-		checkRel(t, "dlogits", getF32(t, b, d), numGrad(t, b, fwd, x, xv, loss, r, 1e-2, reset), fdTol)
 	}
 }
 
@@ -145,5 +183,24 @@ func TestArgmax(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("pred = %v, want %v", got, want)
 		}
+	}
+}
+
+// TestSoftmaxCrossEntropyErrors: a label smoothing outside [0,1) is refused
+// when the op is recorded, and the program does not run.
+func TestSoftmaxCrossEntropyErrors(t *testing.T) {
+	b := New()
+	for _, eps := range []float32{-0.1, 1, 1.5, float32(math.NaN()), float32(math.Inf(1))} {
+		t.Run(fmt.Sprint(eps), func(t *testing.T) {
+			p := b.NewProgram()
+			p.SoftmaxCrossEntropy(newF32(t, b, nil, 2, 3), newU32(t, b, nil, 2), nil, newF32(t, b, nil, 1), newU32(t, b, nil, 1),
+				backend.LossParams{LabelSmoothing: eps})
+			if err := p.Err(); err == nil || !strings.Contains(err.Error(), "label smoothing") {
+				t.Errorf("recorded error %v, want one about the label smoothing", err)
+			}
+			if p.Run(1) == nil {
+				t.Error("a program with an error ran")
+			}
+		})
 	}
 }

@@ -53,7 +53,9 @@ func TestProgramErrors(t *testing.T) {
 		{"pool kernel", func(p backend.Program) { p.MaxPool2d(f(1, 1, 3, 3), f(1, 1, 1, 1), u(1, 1, 1, 1), 4, 1) }, "kernel 4 does not fit"},
 		{"pool argmax dtype", func(p backend.Program) { p.MaxPool2d(f(1, 1, 4, 4), f(1, 1, 2, 2), f(1, 1, 2, 2), 2, 2) }, "argmax is float32"},
 		{"pool backward", func(p backend.Program) { p.MaxPool2dBackward(f(1, 1, 3, 3), u(1, 1, 2, 2), f(1, 1, 4, 4), 2, 2) }, "MaxPool2dBackward: dy has shape [1 1 3 3], want [1 1 2 2]"},
-		{"softmax labels", func(p backend.Program) { p.SoftmaxCrossEntropy(f(4, 10), u(3), f(4, 10), f(1), u(1), backend.LossParams{}) }, "labels has shape [3], want [4]"},
+		{"softmax labels", func(p backend.Program) {
+			p.SoftmaxCrossEntropy(f(4, 10), u(3), f(4, 10), f(1), u(1), backend.LossParams{})
+		}, "labels has shape [3], want [4]"},
 		{"softmax loss", func(p backend.Program) { p.SoftmaxCrossEntropy(f(4, 10), u(4), nil, f(2), u(1), backend.LossParams{}) }, "loss has shape [2], want [1]"},
 		{"argmax", func(p backend.Program) { p.Argmax(f(4, 10), u(5)) }, "Argmax"},
 		{"sgd shapes", func(p backend.Program) { p.SGD(f(4), f(5), f(4), backend.SGDParams{LR: 1}) }, "SGD: p has shape [4], g has [5]"},

@@ -23,7 +23,7 @@ func init() {
 		bindings = append(bindings, gpu.Read)
 	}
 	bindings = append(bindings, gpu.Read, gpu.Read, gpu.Write, gpu.Write)
-	register("gather", 56, bindings...)
+	register("gather", 80, bindings...)
 	register("step", 0, gpu.ReadWrite)
 }
 
@@ -33,6 +33,9 @@ func init() {
 // index list or an index past the records, it writes that image as zeros and
 // its label as 0xffffffff, a label that SoftmaxCrossEntropy turns into a NaN
 // loss.
+//
+// With IndexFlip, the record index is an entry's low 31 bits, bounds-checked
+// the same way, and its bit 31 the mirror.
 //
 // Records may be sharded (see Tensor), in up to gatherShards buffers.
 func (p *Program) Gather(records, indices, ctr, x, labels backend.Tensor, o backend.GatherParams) {
@@ -71,9 +74,12 @@ func (p *Program) Gather(records, indices, ctr, x, labels backend.Tensor, o back
 		}
 		bufs = append(bufs, vt.buf)
 	}
-	push := pushConstants(n, indices.Len(), records.Shape()[0], o.Pad, o.Flip, o.Seed,
+	// IndexFlip takes the mirror from the entry, so Flip's draw is skipped
+	// (the CPU skips it too); Fixed replaces all three draws.
+	push := pushConstants(n, indices.Len(), records.Shape()[0], o.Pad, o.Flip && !o.IndexFlip, o.Seed,
 		float32(backend.GatherPixel),
-		o.Mean[0], o.Mean[1], o.Mean[2], o.Std[0], o.Std[1], o.Std[2], perShard)
+		o.Mean[0], o.Mean[1], o.Mean[2], o.Std[0], o.Std[1], o.Std[2], perShard,
+		o.Reflect, o.IndexFlip, o.Fixed, o.DX, o.DY, o.Mirror)
 	g := uint32(min(n, maxElementGroups))
 	p.dispatchBuffers("gather", []uint32{gatherLocal}, [3]uint32{g, 1, 1}, push, bufs...)
 }

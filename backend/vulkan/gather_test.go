@@ -2,6 +2,7 @@ package vulkan
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/vkcnn/vkcnn/backend"
@@ -173,8 +174,9 @@ func TestStep(t *testing.T) {
 }
 
 // gatherSteps records steps gathers of batch n, advancing the counter
-// between them, and checks every batch and its labels bit for bit.
-func gatherSteps(h *harness, recs, idx, ctr pair, n, steps int, o backend.GatherParams) {
+// between them, checks every batch and its labels bit for bit, and returns
+// the batches.
+func gatherSteps(h *harness, recs, idx, ctr pair, n, steps int, o backend.GatherParams) []pair {
 	xs, labels := make([]pair, steps), make([]pair, steps)
 	for i := range xs {
 		xs[i] = h.output(backend.F32, n, 3, backend.ImageSide, backend.ImageSide)
@@ -189,5 +191,209 @@ func gatherSteps(h *harness, recs, idx, ctr pair, n, steps int, o backend.Gather
 	for i := range steps {
 		h.bitIdentical(fmt.Sprint("step ", i, ": x"), xs[i])
 		h.same(fmt.Sprint("step ", i, ": labels"), labels[i])
+	}
+	return xs
+}
+
+// flipEntries is an index list of n entries over r records with bit 31 set
+// at random (IndexFlip's mirror), some of each.
+func (h *harness) flipEntries(n, r int) []uint32 {
+	v := make([]uint32, n)
+	for i := range v {
+		v[i] = uint32(h.rng.IntN(r))
+		if i%4 == 1 || i%4 == 2 && h.rng.IntN(2) == 0 {
+			v[i] |= 1 << 31
+		}
+	}
+	return v
+}
+
+// viewOf is the view (crop offsets and mirror) the contract gives image i
+// of a batch at step, whose index-list entry is entry.
+func viewOf(o backend.GatherParams, step uint32, i int, entry uint32) (dx, dy int, mirror bool) {
+	if o.Fixed {
+		return o.DX, o.DY, o.Mirror
+	}
+	dx, dy, mirror = backend.Augmentation(o.Seed, step, uint32(i), o.Pad, o.Flip)
+	if o.IndexFlip {
+		mirror = entry>>31 == 1
+	}
+	return dx, dy, mirror
+}
+
+// naiveView is image rec of raw seen through a view, unnormalized: output
+// pixel (c, y, x) is the record's pixel at (y+dy-pad, sx+dx-pad), sx the
+// mirrored x, reflected back into the image once (PyTorch's 'reflect') or
+// zero outside it.
+func naiveView(raw []uint8, rec, dx, dy int, mirror bool, o backend.GatherParams) []float32 {
+	const w = backend.ImageSide
+	reflect := func(u int) int {
+		if !o.Reflect {
+			return u
+		}
+		if u < 0 {
+			return -u
+		}
+		if u > w-1 {
+			return 2*(w-1) - u
+		}
+		return u
+	}
+	pixels := raw[rec*backend.RecordSize+1:][:backend.ImageSize]
+	out := make([]float32, backend.ImageSize)
+	for c := range 3 {
+		for y := range w {
+			for x := range w {
+				sx := x
+				if mirror {
+					sx = w - 1 - x
+				}
+				iy, ix := reflect(y+dy-o.Pad), reflect(sx+dx-o.Pad)
+				if iy >= 0 && iy < w && ix >= 0 && ix < w {
+					out[(c*w+y)*w+x] = float32(pixels[(c*w+iy)*w+ix]) * float32(backend.GatherPixel)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// gatherViewCases are the view options' cases of the GPU tests: reflect
+// padding at every border (fixed views in the corners, random crops), the
+// mirror from the index entries, fixed views for test-time augmentation.
+var gatherViewCases = []struct {
+	name string
+	n    int
+	o    backend.GatherParams
+}{
+	{"reflect pad 1 view (0,0)", 3, backend.GatherParams{Pad: 1, Reflect: true, Fixed: true}},
+	{"reflect pad 1 view (0,0) mirrored", 3, backend.GatherParams{Pad: 1, Reflect: true, Fixed: true, Mirror: true}},
+	{"reflect pad 1 view (2,2)", 3, backend.GatherParams{Pad: 1, Reflect: true, Fixed: true, DX: 2, DY: 2}},
+	{"reflect pad 1 view (2,2) mirrored", 3, backend.GatherParams{Pad: 1, Reflect: true, Fixed: true, DX: 2, DY: 2, Mirror: true}},
+	{"zero pad 1 view (2,2) mirrored", 2, backend.GatherParams{Pad: 1, Fixed: true, DX: 2, DY: 2, Mirror: true}},
+	{"reflect pad 31 view (62,0) mirrored", 1, backend.GatherParams{Pad: 31, Reflect: true, Fixed: true, DX: 62, Mirror: true}},
+	{"reflect pad 2 crop+flip", 9, backend.GatherParams{Pad: 2, Reflect: true, Flip: true, Seed: 4}},
+	{"reflect pad 4 crop+flip", 9, backend.GatherParams{Pad: 4, Reflect: true, Flip: true, Seed: 12}},
+	{"index flip", 8, backend.GatherParams{IndexFlip: true, Flip: true, Seed: 2}},
+	{"index flip, reflect pad 2 crop", 9, backend.GatherParams{IndexFlip: true, Reflect: true, Pad: 2, Seed: 6}},
+	{"index flip, reflect pad 4 crop, normalize", 32, backend.GatherParams{Mean: cifarMean, Std: cifarStd, IndexFlip: true, Reflect: true, Pad: 4, Seed: 6}},
+	{"fixed view (3,1), normalize", 4, backend.GatherParams{Mean: cifarMean, Std: cifarStd, Pad: 2, Reflect: true, Fixed: true, DX: 3, DY: 1}},
+}
+
+// TestGatherViews runs each view option over three steps, bit-identical to
+// the CPU, and checks the unnormalized cases against naiveView.
+func TestGatherViews(t *testing.T) {
+	const steps, nrec = 3, 40
+	for _, c := range gatherViewCases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			recs, raw := h.records(nrec)
+			entries := h.flipEntries(steps*c.n, nrec)
+			if !c.o.IndexFlip {
+				for i := range entries {
+					entries[i] &^= 1 << 31
+				}
+			}
+			idx := h.alloc(backend.U32, []int{len(entries)})
+			h.upload(idx, entries)
+			ctr := h.counters(1000, 0)
+			xs := gatherSteps(h, recs, idx, ctr, c.n, steps, c.o)
+			if c.o.Std != [3]float32{} {
+				return
+			}
+			for s := range steps {
+				got := h.floats(h.gpu, xs[s].gpu)
+				for i := range c.n {
+					e := entries[s*c.n+i]
+					dx, dy, mirror := viewOf(c.o, 1000+uint32(s), i, e)
+					want := naiveView(raw, int(e&0x7fffffff), dx, dy, mirror, c.o)
+					for k, v := range want {
+						if got[i*backend.ImageSize+k] != v {
+							t.Fatalf("step %d image %d (view %d,%d mirror %v): pixel %d is %v, want %v",
+								s, i, dx, dy, mirror, k, got[i*backend.ImageSize+k], v)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestGatherViewErrors checks that the Vulkan backend refuses what
+// CheckGather refuses, before recording anything.
+func TestGatherViewErrors(t *testing.T) {
+	h := newHarness(t)
+	recs, _ := h.records(3)
+	idx := h.indexList(2, 3)
+	ctr := h.counters(0, 0)
+	x := h.output(backend.F32, 2, 3, 32, 32)
+	labels := h.output(backend.U32, 2)
+	for _, c := range []struct {
+		o    backend.GatherParams
+		want string
+	}{
+		{backend.GatherParams{Pad: 32, Reflect: true}, "Gather: reflect padding 32: need less than the image side 32"},
+		{backend.GatherParams{Pad: 1, Fixed: true, DX: 3}, "Gather: fixed view offsets DX 3, DY 0: need 0-2"},
+		{backend.GatherParams{Pad: 1, Fixed: true, DY: -1}, "Gather: fixed view offsets DX 0, DY -1: need 0-2"},
+		{backend.GatherParams{Pad: 1, Fixed: true, Flip: true}, "Gather: Fixed with Flip true, IndexFlip false"},
+		{backend.GatherParams{Pad: 1, Fixed: true, IndexFlip: true}, "Gather: Fixed with Flip false, IndexFlip true"},
+	} {
+		p := h.gpu.NewProgram()
+		p.Gather(recs.gpu, idx.gpu, ctr.gpu, x.gpu, labels.gpu, c.o)
+		if err := p.Err(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want %q", c.o, err, c.want)
+		}
+		if p.Run(1) == nil {
+			t.Errorf("%+v: a program with a refused Gather ran", c.o)
+		}
+		p.Close()
+	}
+}
+
+// TestGatherIndexFlipOutOfRange: with IndexFlip the record index is the
+// entry's low 31 bits, bounds-checked as ever (a bad one gives a zero image
+// and the label 0xffffffff); without it, bit 31 makes an index past any
+// record set.
+func TestGatherIndexFlipOutOfRange(t *testing.T) {
+	h := newHarness(t)
+	b := h.gpu
+	recs, raw := h.records(10)
+	idx := h.alloc(backend.U32, []int{4})
+	h.upload(idx, []uint32{1<<31 | 9, 1<<31 | 10, 3, 0x7fffffff})
+	for _, c := range []struct {
+		indexFlip bool
+		bad       []bool
+	}{
+		{true, []bool{false, true, false, true}},
+		{false, []bool{true, true, false, true}},
+	} {
+		ctr := h.counters(0, 0)
+		x := h.output(backend.F32, 4, 3, 32, 32)
+		labels := h.output(backend.U32, 4)
+		p := b.NewProgram()
+		p.Gather(recs.gpu, idx.gpu, ctr.gpu, x.gpu, labels.gpu, backend.GatherParams{IndexFlip: c.indexFlip, Pad: 2, Reflect: true})
+		if err := p.Run(1); err != nil {
+			t.Fatal(err)
+		}
+		p.Close()
+		xv, lv := h.floats(b, x.gpu), h.uints(b, labels.gpu)
+		for i, bad := range c.bad {
+			img := xv[i*backend.ImageSize:][:backend.ImageSize]
+			nonzero := 0
+			for _, v := range img {
+				if v != 0 {
+					nonzero++
+				}
+			}
+			switch {
+			case bad && (lv[i] != 0xffffffff || nonzero != 0):
+				t.Errorf("IndexFlip %v, image %d: label %#x and %d nonzero pixels, want 0xffffffff and none", c.indexFlip, i, lv[i], nonzero)
+			case !bad && (lv[i] >= backend.NumClasses || nonzero == 0):
+				t.Errorf("IndexFlip %v, image %d: label %d and %d nonzero pixels for a valid index", c.indexFlip, i, lv[i], nonzero)
+			}
+		}
+		if c.indexFlip && lv[0] != uint32(raw[9*backend.RecordSize]) {
+			t.Errorf("entry 1<<31 | 9: label %d, record 9 says %d", lv[0], raw[9*backend.RecordSize])
+		}
 	}
 }

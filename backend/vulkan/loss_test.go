@@ -68,22 +68,75 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 					h.close("dlogits", dl, tolElementwise)
 				}
 				if mode != "inplace" {
-					checkLossSpec(t, h, logits, labels, loss, correct, 2)
+					checkLossSpec(t, h, logits, labels, loss, correct, 2, backend.LossParams{}, nil)
 				}
 			})
 		}
 	}
 }
 
+// smoothCases are the shapes the label-smoothing variants run at: the seed's
+// batch, odd class counts (7, 100) and batch sizes, one row, one class, and
+// more rows than the workgroup has invocations.
+var smoothCases = []struct {
+	n, m  int
+	scale float32
+}{
+	{32, 10, 3},
+	{37, 7, 2},
+	{13, 100, 4},
+	{1, 10, 3},
+	{5, 1, 1},
+	{1000, 10, 5},
+	{32, 10, 80},
+}
+
+// TestSoftmaxCrossEntropySmoothing runs label smoothing ε ∈ {0, 0.1, 0.2},
+// each with the mean's and the sum's gradient, on both backends and checks
+// the GPU's loss, hits and gradient against the CPU's and the spec.
+func TestSoftmaxCrossEntropySmoothing(t *testing.T) {
+	for _, c := range smoothCases {
+		for _, eps := range []float32{0, 0.1, 0.2} {
+			for _, sum := range []bool{false, true} {
+				o := backend.LossParams{LabelSmoothing: eps, Sum: sum}
+				t.Run(fmt.Sprintf("%dx%d/scale=%v/eps=%v/sum=%v", c.n, c.m, c.scale, eps, sum), func(t *testing.T) {
+					h := newHarness(t)
+					logits := h.logitsInput(c.n, c.m, c.scale, false)
+					labels := h.inputU32(uint32(c.m), c.n)
+					loss := h.inputValues([]float32{1.5}, 1)
+					correct := h.alloc(backend.U32, []int{1})
+					h.upload(correct, []uint32{7})
+					dl := h.output(backend.F32, c.n, c.m)
+					h.run(2, func(ops backend.Ops, s side) {
+						ops.SoftmaxCrossEntropy(s(logits), s(labels), s(dl), s(loss), s(correct), o)
+					})
+					h.close("loss", loss, tolReduction)
+					h.same("correct", correct)
+					h.close("dlogits", dl, tolElementwise)
+					checkLossSpec(t, h, logits, labels, loss, correct, 2, o, &dl)
+				})
+			}
+		}
+	}
+}
+
 // checkLossSpec recomputes loss and hits from the spec in float64, so that
-// the two backends cannot agree on a wrong answer.
-func checkLossSpec(t *testing.T, h *harness, logits, labels, loss, correct pair, runs int) {
+// the two backends cannot agree on a wrong answer: per row -Σ_j
+// target_j·log softmax_j with target = (1-ε)·onehot + ε/M, and, when dl is
+// not nil, the gradient (softmax - target), over N unless o.Sum.
+func checkLossSpec(t *testing.T, h *harness, logits, labels, loss, correct pair, runs int, o backend.LossParams, dl *pair) {
 	t.Helper()
 	x := h.floats(h.gpu, logits.gpu)
 	l := h.uints(h.gpu, labels.gpu)
 	m := len(x) / len(l)
+	eps := float64(o.LabelSmoothing)
+	scale := 1 / float64(len(l))
+	if o.Sum {
+		scale = 1
+	}
 	var total float64
 	var hits uint32
+	grad := make([]float64, len(x))
 	for i, label := range l {
 		row := x[i*m:][:m]
 		best := 0
@@ -99,7 +152,15 @@ func checkLossSpec(t *testing.T, h *harness, logits, labels, loss, correct pair,
 		for _, v := range row {
 			sum += math.Exp(float64(v - row[best]))
 		}
-		total += math.Log(sum) - float64(row[label]-row[best])
+		for j, v := range row {
+			target := eps / float64(m)
+			if j == int(label) {
+				target += 1 - eps
+			}
+			logp := float64(v-row[best]) - math.Log(sum)
+			total -= target * logp
+			grad[i*m+j] = (math.Exp(logp) - target) * scale
+		}
 	}
 	wantLoss := 1.5 + float64(runs)*total
 	if got := float64(h.floats(h.gpu, loss.gpu)[0]); math.Abs(got-wantLoss) > 1e-4*math.Abs(wantLoss) {
@@ -107,6 +168,20 @@ func checkLossSpec(t *testing.T, h *harness, logits, labels, loss, correct pair,
 	}
 	if got, want := h.uints(h.gpu, correct.gpu)[0], 7+uint32(runs)*hits; got != want {
 		t.Errorf("correct %d, the spec gives %d", got, want)
+	}
+	if dl == nil {
+		return
+	}
+	var diff, norm float64
+	for i, g := range h.floats(h.gpu, dl.gpu) {
+		d := float64(g) - grad[i]
+		diff += d * d
+		norm += grad[i] * grad[i]
+	}
+	// M = 1 makes every gradient 0 (softmax and target are both 1): the
+	// absolute error is what is left to check.
+	if rel := math.Sqrt(diff / max(norm, 1)); !(rel <= tolElementwise) {
+		t.Errorf("dlogits: relative error %.3g from the spec", rel)
 	}
 }
 

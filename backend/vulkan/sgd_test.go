@@ -2,6 +2,7 @@ package vulkan
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/vkcnn/vkcnn/backend"
@@ -69,6 +70,93 @@ func TestSGDSpec(t *testing.T) {
 	}
 }
 
+// TestSGDSchedule records one step (SGD, then Step) on both backends and
+// replays it a step at a time, with the counter also uploaded between runs
+// (back to 1, then past the end): after every step p and buf must agree bit
+// for bit with the CPU's, whose own test checks which entry each step took.
+// A schedule of 1 entry takes it at every step.
+func TestSGDSchedule(t *testing.T) {
+	schedules := [][]float32{{0, 1, 0.5, 0.125, 0.75}, {0.5}}
+	params := []backend.SGDParams{
+		{LR: 0.1},
+		{LR: 0.01, Momentum: 0.9, WeightDecay: 0.1},
+		{LR: 0.05, Momentum: 0.8, WeightDecay: 1e-3, Nesterov: true},
+	}
+	for _, shape := range [][]int{{7}, {3, 5}, {100, 1000}} {
+		for _, sched := range schedules {
+			for _, o := range params {
+				t.Run(fmt.Sprintf("%v/S=%d/%+v", shape, len(sched), o), func(t *testing.T) {
+					h := newHarness(t)
+					p, g := h.input(shape...), h.input(shape...)
+					buf := h.inputValues(make([]float32, p.cpu.Len()), shape...)
+					ctr := h.counters(0, 0)
+					schedule := h.inputValues(sched, len(sched))
+					noBuf := o.Momentum == 0
+					progs := make([]backend.Program, 2)
+					for i, b := range []backend.Backend{h.cpu, h.gpu} {
+						s := func(x pair) backend.Tensor { return []backend.Tensor{x.cpu, x.gpu}[i] }
+						so := o
+						so.Schedule, so.Ctr = s(schedule), s(ctr)
+						var bt backend.Tensor
+						if !noBuf {
+							bt = s(buf)
+						}
+						progs[i] = b.NewProgram()
+						progs[i].SGD(s(p), s(g), bt, so)
+						progs[i].Step(s(ctr))
+						defer progs[i].Close()
+					}
+					for step := range 8 {
+						switch step {
+						case 6:
+							h.upload(ctr, []uint32{1, 0})
+						case 7:
+							h.upload(ctr, []uint32{1 << 31, 0})
+						}
+						for _, prog := range progs {
+							if err := prog.Run(1); err != nil {
+								t.Fatal(err)
+							}
+						}
+						h.bitIdentical(fmt.Sprintf("p after step %d", step), p)
+						if !noBuf {
+							h.bitIdentical(fmt.Sprintf("buf after step %d", step), buf)
+						}
+					}
+					h.same("ctr", ctr)
+				})
+			}
+		}
+	}
+}
+
+// TestSGDScheduleSpec checks one element over three replayed steps against
+// hand-worked numbers, so both backends cannot share a mistake (such as
+// reading the schedule when the step is recorded, or scaling weight decay).
+func TestSGDScheduleSpec(t *testing.T) {
+	h := newHarness(t)
+	p := h.inputValues([]float32{2}, 1)
+	g := h.inputValues([]float32{1}, 1)
+	ctr := h.counters(0, 0)
+	sched := h.inputValues([]float32{1, 0.5}, 2)
+	o := backend.SGDParams{LR: 0.5, WeightDecay: 0.5, Schedule: sched.gpu, Ctr: ctr.gpu}
+	prog := h.gpu.NewProgram()
+	defer prog.Close()
+	prog.SGD(p.gpu, g.gpu, nil, o)
+	prog.Step(ctr.gpu)
+	// Step 0: d = 1+0.5·2 = 2, p = 2-0.5·2 = 1.
+	// Step 1: d = 1+0.5·1 = 1.5, lr = 0.25, p = 1-0.375 = 0.625.
+	// Step 2 (clamped to the last entry): d = 1.3125, p = 0.625-0.328125 = 0.296875.
+	for step, want := range []float32{1, 0.625, 0.296875} {
+		if err := prog.Run(1); err != nil {
+			t.Fatal(err)
+		}
+		if got := h.floats(h.gpu, p.gpu)[0]; got != want {
+			t.Errorf("p after step %d: %v, want %v", step, got, want)
+		}
+	}
+}
+
 // TestMiscErrors checks that bad arguments to the element-wise, pool, loss,
 // optimizer and batch ops are recorded as errors and the program refuses to
 // run, rather than dispatching out of bounds.
@@ -106,14 +194,40 @@ func TestMiscErrors(t *testing.T) {
 			dy, _ := b.View(dx, 1, 1, 2, 2)
 			p.MaxPool2dBackward(dy, u(1, 1, 2, 2), dx, 2, 2)
 		},
-		"loss labels":    func(p backend.Program) { p.SoftmaxCrossEntropy(f(4, 10), u(5), nil, f(1), u(1), backend.LossParams{}) },
-		"loss dlogits":   func(p backend.Program) { p.SoftmaxCrossEntropy(f(4, 10), u(4), f(4, 9), f(1), u(1), backend.LossParams{}) },
-		"loss correct":   func(p backend.Program) { p.SoftmaxCrossEntropy(f(4, 10), u(4), nil, f(1), f(1), backend.LossParams{}) },
+		"loss labels": func(p backend.Program) { p.SoftmaxCrossEntropy(f(4, 10), u(5), nil, f(1), u(1), backend.LossParams{}) },
+		"loss dlogits": func(p backend.Program) {
+			p.SoftmaxCrossEntropy(f(4, 10), u(4), f(4, 9), f(1), u(1), backend.LossParams{})
+		},
+		"loss correct": func(p backend.Program) { p.SoftmaxCrossEntropy(f(4, 10), u(4), nil, f(1), f(1), backend.LossParams{}) },
+		"loss smoothing 1": func(p backend.Program) {
+			p.SoftmaxCrossEntropy(f(4, 10), u(4), nil, f(1), u(1), backend.LossParams{LabelSmoothing: 1})
+		},
+		"loss smoothing negative": func(p backend.Program) {
+			p.SoftmaxCrossEntropy(f(4, 10), u(4), nil, f(1), u(1), backend.LossParams{LabelSmoothing: -0.1})
+		},
+		"loss smoothing NaN": func(p backend.Program) {
+			p.SoftmaxCrossEntropy(f(4, 10), u(4), f(4, 10), f(1), u(1), backend.LossParams{LabelSmoothing: float32(math.NaN())})
+		},
 		"argmax shape":   func(p backend.Program) { p.Argmax(f(4, 10), u(10)) },
 		"sgd shapes":     func(p backend.Program) { p.SGD(f(4), f(5), f(4), backend.SGDParams{LR: 0.1}) },
 		"sgd momentum 1": func(p backend.Program) { p.SGD(f(4), f(4), f(4), backend.SGDParams{LR: 0.1, Momentum: 1}) },
 		"sgd no buffer":  func(p backend.Program) { p.SGD(f(4), f(4), nil, backend.SGDParams{LR: 0.1, Momentum: 0.9}) },
-		"gather batch":   func(p backend.Program) { p.Gather(recs, u(8), u(2), f(2, 3, 32, 31), u(2), backend.GatherParams{}) },
+		"sgd schedule without ctr": func(p backend.Program) {
+			p.SGD(f(4), f(4), nil, backend.SGDParams{LR: 0.1, Schedule: f(3)})
+		},
+		"sgd ctr without schedule": func(p backend.Program) {
+			p.SGD(f(4), f(4), nil, backend.SGDParams{LR: 0.1, Ctr: u(2)})
+		},
+		"sgd schedule dtype": func(p backend.Program) {
+			p.SGD(f(4), f(4), nil, backend.SGDParams{LR: 0.1, Schedule: u(3), Ctr: u(2)})
+		},
+		"sgd schedule rank": func(p backend.Program) {
+			p.SGD(f(4), f(4), nil, backend.SGDParams{LR: 0.1, Schedule: f(1, 3), Ctr: u(2)})
+		},
+		"sgd ctr shape": func(p backend.Program) {
+			p.SGD(f(4), f(4), nil, backend.SGDParams{LR: 0.1, Schedule: f(3), Ctr: u(1)})
+		},
+		"gather batch": func(p backend.Program) { p.Gather(recs, u(8), u(2), f(2, 3, 32, 31), u(2), backend.GatherParams{}) },
 		"gather records": func(p backend.Program) {
 			p.Gather(f(4, 3073), u(8), u(2), f(2, 3, 32, 32), u(2), backend.GatherParams{})
 		},

@@ -199,6 +199,8 @@ func TestShardGather(t *testing.T) {
 	}{
 		{"plain", backend.GatherParams{}},
 		{"crop+flip+normalize", backend.GatherParams{Mean: cifarMean, Std: cifarStd, Pad: 4, Flip: true, Seed: 7}},
+		{"reflect crop+index flip+normalize", backend.GatherParams{Mean: cifarMean, Std: cifarStd, Pad: 2, Reflect: true, IndexFlip: true, Seed: 7}},
+		{"fixed reflect view", backend.GatherParams{Pad: 1, Reflect: true, Fixed: true, DX: 2, Mirror: true}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h := shardHarness(t, shardLimit)
@@ -209,6 +211,13 @@ func TestShardGather(t *testing.T) {
 			order := []uint32{0, 4, 5, 9, 10, 12, 1, 6, 11, 3, 8, 2, 7, 12, 0, 5}
 			for len(order) < steps*n {
 				order = append(order, uint32(h.rng.IntN(rows)))
+			}
+			if c.o.IndexFlip {
+				// Mirror every other entry: the shard of a record must come
+				// from the low 31 bits alone.
+				for i := range order {
+					order[i] |= uint32(i%2) << 31
+				}
 			}
 			idx := h.alloc(backend.U32, []int{len(order)})
 			h.upload(idx, order)
@@ -251,6 +260,20 @@ func TestShardGather(t *testing.T) {
 		got := h.uints(h.gpu, labels.gpu)
 		if got[0] != 0xffffffff || got[1] != 0xffffffff || got[2] >= backend.NumClasses || got[3] != 0xffffffff || got[4] != 0xffffffff {
 			t.Errorf("labels of records 11, 12, 10, 13, 2^30 of an 11-record view: %x, want out of range (0xffffffff) for all but 10", got)
+		}
+
+		// With IndexFlip, bit 31 is a mirror: the same bounds hold for the
+		// other bits.
+		h.upload(idx, []uint32{1<<31 | 11, 1<<31 | 10, 10, 1<<31 | 12, 1<<31 | 5})
+		q := h.gpu.NewProgram()
+		q.Gather(view.gpu, idx.gpu, ctr.gpu, x.gpu, labels.gpu, backend.GatherParams{IndexFlip: true})
+		if err := q.Run(1); err != nil {
+			t.Fatal(err)
+		}
+		q.Close()
+		got = h.uints(h.gpu, labels.gpu)
+		if got[0] != 0xffffffff || got[1] >= backend.NumClasses || got[1] != got[2] || got[3] != 0xffffffff || got[4] >= backend.NumClasses {
+			t.Errorf("IndexFlip labels of entries 11, 10, 10 unflipped, 12, 5 (flipped but the third) of an 11-record view: %x, want out of range for 11 and 12 only", got)
 		}
 	})
 }
