@@ -16,12 +16,28 @@ command -v glslc >/dev/null || need+=(glslc)
 # PyTorch checks that its load_state_dict takes vkcnn's weights and back
 # (VKCNN_NO_TORCH=1 skips that test and this large install).
 [ "${VKCNN_NO_TORCH:-}" = 1 ] || /usr/bin/python3 -c 'import torch' 2>/dev/null || need+=(python3-torch)
+# The ONNX export test checks the exported models with Debian's ONNX checker
+# and runs them in onnxruntime under node (VKCNN_NO_ONNX=1 skips that test,
+# these installs and the npm one below).
+if [ "${VKCNN_NO_ONNX:-}" != 1 ]; then
+	/usr/bin/python3 -c 'import onnx' 2>/dev/null || need+=(python3-onnx)
+	{ command -v node && command -v npm; } >/dev/null || need+=(nodejs npm)
+fi
 if [ ${#need[@]} -gt 0 ]; then
 	echo "installing ${need[*]}"
 	sudo=""
 	[ "$(id -u)" = 0 ] || sudo=sudo
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# onnxruntime-node, at the version tools/package-lock.json pins, into the
+# git-ignored tools/node_modules; ONNXRUNTIME_NODE_INSTALL=skip keeps its
+# post-install from fetching CUDA files (its CPU library is in the package).
+if [ "${VKCNN_NO_ONNX:-}" != 1 ] &&
+	[ "$(node -p "require('./tools/node_modules/onnxruntime-node/package.json').version" 2>/dev/null)" != \
+		"$(node -p "require('./tools/package.json').dependencies['onnxruntime-node']")" ]; then
+	echo "installing onnxruntime-node into tools/node_modules"
+	(cd tools && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
 export VKCNN_VALIDATE=1

@@ -79,7 +79,7 @@ func evalCommand() *cobra.Command {
 	addArchFlag(cmd, &archFlag, "")
 	cmd.Flags().IntVar(&tta, "tta", 0, "test-time augmentation: 0 none, 1 mirror, 2 mirror and translates (default 2 for the airbench networks)")
 	cmd.Flags().StringVar(&predictions, "predictions", "", "also write each test image's true and predicted class to this CSV file")
-	cmd.Flags().StringVar(&logitsPath, "logits", "", "also write each test image's logits to this file: raw little-endian float32, images x classes (to compare with an exported ONNX model)")
+	cmd.Flags().StringVar(&logitsPath, "logits", "", "also write each test image's logits to this file: raw little-endian float32, images x classes, from the network alone, without --tta (what vkcnn export's ONNX model computes)")
 	return cmd
 }
 
