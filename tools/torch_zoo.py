@@ -28,9 +28,12 @@ train  K steps of SGD (momentum 0.9 by default, no weight decay), train mode, fr
        state_dict; prints {"losses": [...], "steps": K, "batch": B}.
 step   ONE training step from W in train mode (BatchNorm normalizes with the batch's
        statistics and updates its running statistics and num_batches_tracked) on the
-       first B images of data_batch_1.bin, loss = mean cross-entropy, SGD with lr LR,
-       no momentum, no weight decay (frozen parameters, airbench's BatchNorm weights,
-       stay); writes the updated state_dict; prints {"loss": L, "correct": C, "batch": B}.
+       first B images of data_batch_1.bin, loss = cross-entropy (--label-smoothing,
+       --loss mean|sum), SGD with lr LR (--momentum from zero buffers, --nesterov,
+       --weight-decay coupled, --bias-lr-scale for BatchNorm biases as airbench's
+       second group, --freeze names; frozen parameters, airbench's BatchNorm
+       weights, stay); writes the updated state_dict; prints {"loss": L (the
+       mean or summed loss), "correct": C, "batch": B}.
        --out-grads writes the gradient of every trained parameter. The seed has
        dropout, so its step is random and is refused.
 
@@ -315,7 +318,15 @@ def cmd_train(a):
     print(json.dumps({"losses": losses, "steps": a.steps, "batch": a.batch}))
 
 
+def is_batchnorm_bias(model, name):
+    """Whether a parameter is a BatchNorm's bias (airbench's "norm biases" group)."""
+    import torch
+    module, _, field = name.rpartition(".")
+    return field == "bias" and isinstance(model.get_submodule(module), torch.nn.BatchNorm2d)
+
+
 def cmd_step(a):
+    import torch
     import torch.nn.functional as F
     import zoo
     if zoo.has_dropout(a.arch):
@@ -328,11 +339,25 @@ def cmd_step(a):
     x, y = images[:a.batch], labels[:a.batch]
     if a.float64:
         model, x = model.double(), x.double()
-    opt = sgd(model, a.lr, 0)
+    frozen = [n for n in a.freeze.split(",") if n]
+    named = dict(model.named_parameters())
+    for n in frozen:
+        if n not in named:
+            fail("step: --freeze %s: no such parameter" % n)
+        named[n].requires_grad = False
+    biases = [p for n, p in model.named_parameters()
+              if p.requires_grad and is_batchnorm_bias(model, n)]
+    others = [p for n, p in model.named_parameters()
+              if p.requires_grad and not is_batchnorm_bias(model, n)]
+    groups = [dict(params=others, lr=a.lr, weight_decay=a.weight_decay)]
+    if biases:
+        groups.append(dict(params=biases, lr=a.lr * a.bias_lr_scale,
+                           weight_decay=a.weight_decay / a.bias_lr_scale))
+    opt = torch.optim.SGD(groups, lr=a.lr, momentum=a.momentum, nesterov=a.nesterov)
     model.train()
     opt.zero_grad()
     logits = model(x)
-    loss = F.cross_entropy(logits, y)
+    loss = F.cross_entropy(logits, y, label_smoothing=a.label_smoothing, reduction=a.loss)
     loss.backward()
     if a.out_grads:
         save_safetensors(a.out_grads, float32({k: p.grad for k, p in model.named_parameters()
@@ -421,6 +446,16 @@ def parse_args(argv):
     s.add_argument("--out-grads", default="", help="write the parameters' gradients as safetensors")
     s.add_argument("--float64", action="store_true",
                    help="compute in float64, write float32: a reference closer to exact")
+    s.add_argument("--label-smoothing", type=non_negative_float, default=0.0)
+    s.add_argument("--loss", choices=["mean", "sum"], default="mean")
+    s.add_argument("--momentum", type=non_negative_float, default=0.0,
+                   help="SGD momentum (one step from zero buffers)")
+    s.add_argument("--nesterov", action="store_true")
+    s.add_argument("--weight-decay", type=non_negative_float, default=0.0,
+                   help="PyTorch's coupled weight_decay")
+    s.add_argument("--bias-lr-scale", type=positive(float), default=1.0,
+                   help="BatchNorm biases in their own group: lr times this, weight_decay over it (airbench)")
+    s.add_argument("--freeze", default="", help="comma-separated parameter names that do not train (e.g. whiten.weight)")
 
     a = p.parse_args(argv)
     if not a.cmd:
