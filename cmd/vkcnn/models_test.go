@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vkcnn/vkcnn/checkpoint"
 	"github.com/vkcnn/vkcnn/gpu"
@@ -173,5 +176,53 @@ func TestZooDevicesAgree(t *testing.T) {
 	}
 	if d := math.Abs(losses["0"] - losses["cpu"]); d > 1e-3*losses["cpu"]+5e-5 {
 		t.Errorf("mean training loss %.4f on Vulkan, %.4f on the CPU reference", losses["0"], losses["cpu"])
+	}
+}
+
+// TestRecipeResume: a run of the airbench recipe (schedule, Lookahead,
+// alternating flips, a bias frozen after an epoch, fractional epochs)
+// interrupted during epoch 1 and resumed without repeating its flags ends
+// bit for bit where the uninterrupted run does.
+func TestRecipeResume(t *testing.T) {
+	data := archiveOf(t, 480)
+	args := func(out string) []string {
+		return []string{"train", "--arch", "airbench-tiny", "--data", data, "--device", "cpu", "--batch-size", "8",
+			"--epochs", "2.5", "--whiten-bias-epochs", "1", "--lookahead", "3", "--out", out}
+	}
+	straight := filepath.Join(t.TempDir(), "straight")
+	out := mustRun(t, args(straight)...)
+	if !strings.Contains(out, "Epoch 2:") || strings.Contains(out, "Epoch 3:") {
+		t.Errorf("2.5 epochs should end during epoch 2:\n%s", out)
+	}
+	resumed := filepath.Join(t.TempDir(), "resumed")
+	cmd := exec.Command(binary, args(resumed)...)
+	cmd.Env = append(os.Environ(), "VKCNN_DATA="+t.TempDir())
+	var buf syncBuffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(buf.String(), "Epoch 0:") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); err == nil || !strings.Contains(buf.String(), "interrupted during epoch 1") {
+		t.Fatalf("the run was not interrupted during epoch 1 (%v):\n%s", err, buf.String())
+	}
+	out = mustRun(t, "train", "--data", data, "--device", "cpu", "--resume", resumed)
+	if !strings.Contains(out, "Epoch 2:") || strings.Contains(out, "Epoch 0:") {
+		t.Errorf("resume output:\n%s", out)
+	}
+	for _, f := range []string{"model.safetensors", "optimizer.safetensors"} {
+		a, _ := os.ReadFile(filepath.Join(straight, f))
+		b, _ := os.ReadFile(filepath.Join(resumed, f))
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%s of the resumed run differs from the uninterrupted run's", f)
+		}
+	}
+	metrics, _ := os.ReadFile(filepath.Join(straight, "metrics.jsonl"))
+	if !strings.Contains(string(metrics), `"lr":`) {
+		t.Errorf("metrics.jsonl lacks the learning rate:\n%s", metrics)
 	}
 }

@@ -124,12 +124,12 @@ func (r *recipeFlags) values(fl *pflag.FlagSet) map[string]string {
 	return out
 }
 
-// restore sets the recipe of a resumed run; --epochs stays the user's, so
-// a run can be extended.
+// restore sets the recipe of a resumed run; --epochs, when given, extends
+// it (a schedule then stretches over the new length).
 func (r *recipeFlags) restore(fl *pflag.FlagSet, saved map[string]string) error {
 	for _, n := range recipeNames {
 		v, ok := saved[n]
-		if !ok || n == "epochs" {
+		if !ok || n == "epochs" && fl.Changed(n) {
 			continue
 		}
 		if err := fl.Set(n, v); err != nil {
