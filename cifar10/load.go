@@ -1,7 +1,6 @@
 package cifar10
 
 import (
-	"context"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
 )
 
@@ -198,14 +196,11 @@ func (o Options) cacheDir() (string, error) {
 	if o.CacheDir != "" {
 		return o.CacheDir, nil
 	}
-	if d := os.Getenv("VKCNN_DATA"); d != "" {
-		return d, nil
-	}
-	d, err := os.UserCacheDir()
+	d, err := DefaultCacheDir()
 	if err != nil {
-		return "", fmt.Errorf("cifar10: no cache directory for the download (%w); set VKCNN_DATA to a directory, or point --data at a local %s", err, ArchiveName)
+		return "", fmt.Errorf("cifar10: %w, or point --data at a local %s", err, ArchiveName)
 	}
-	return filepath.Join(d, "vkcnn"), nil
+	return d, nil
 }
 
 // cacheName is the file name a download from url is kept under: the
@@ -300,77 +295,16 @@ func (o Options) loadURL(url string) (*Dataset, error) {
 
 // download fetches url into final (see Load) and returns the parsed data
 // set. want is the expected MD5, "" if unknown.
-func (o Options) download(url, final, want string) (_ *Dataset, err error) {
-	hint := "try again, or download " + ArchiveName + " yourself and point --data at it"
-	dir := filepath.Dir(final)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("cifar10: cache directory: %w; set VKCNN_DATA to a writable directory, or point --data at a local %s", err, ArchiveName)
-	}
-	tmp, err := os.CreateTemp(dir, filepath.Base(final)+".*.part")
+func (o Options) download(url, final, want string) (*Dataset, error) {
+	var d *Dataset
+	sum, _, err := fetchURL(url, final, want, ArchiveName, o.Progress, func(p string) error {
+		var err error
+		d, _, err = readArchiveFile(p, false)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("cifar10: cache directory: %w; set VKCNN_DATA to a writable directory, or point --data at a local %s", err, ArchiveName)
+		return nil, fmt.Errorf("cifar10: %w", err)
 	}
-	defer func() {
-		if tmp != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, fmt.Errorf("cifar10: download %s: %w; check the URL", url, err)
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("cifar10: download %s: %w; check the network and the URL, or download %s yourself and point --data at it", url, err, ArchiveName)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("cifar10: download %s: HTTP status %s; check the URL, or download %s yourself and point --data at it", url, resp.Status, ArchiveName)
-	}
-
-	var stalled atomic.Bool
-	timer := time.AfterFunc(stallTimeout, func() { stalled.Store(true); cancel() })
-	defer timer.Stop()
-	body := &stallReader{r: resp.Body, t: timer}
-	h := md5.New()
-	prog := newProgress(o.Progress, url, resp.ContentLength)
-	n, err := io.Copy(io.MultiWriter(tmp, h, prog), body)
-	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
-		err = fmt.Errorf("got %d of %d bytes", n, resp.ContentLength)
-	}
-	if err != nil && stalled.Load() {
-		err = fmt.Errorf("no data for %v", stallTimeout)
-	}
-	prog.finish(n, err)
-	if err != nil {
-		return nil, fmt.Errorf("cifar10: download %s cut off after %d bytes: %w; %s", url, n, err, hint)
-	}
-	if err := tmp.Sync(); err != nil {
-		return nil, fmt.Errorf("cifar10: writing %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("cifar10: writing %s: %w", tmp.Name(), err)
-	}
-	sum := hex.EncodeToString(h.Sum(nil))
-	if want != "" && sum != want {
-		return nil, fmt.Errorf("cifar10: download %s has MD5 %s, not the expected %s: it is damaged or not the CIFAR-10 binary archive; %s", url, sum, want, hint)
-	}
-	d, _, err := readArchiveFile(tmp.Name(), false)
-	if err != nil {
-		return nil, fmt.Errorf("cifar10: download %s: %w; check that the URL is the CIFAR-10 binary archive (%s), or %s", url, err, OfficialURL, hint)
-	}
-	if err := writeSidecar(final, sum); err != nil {
-		return nil, fmt.Errorf("cifar10: cache: %w; set VKCNN_DATA to a writable directory", err)
-	}
-	if err := os.Rename(tmp.Name(), final); err != nil {
-		os.Remove(final + ".md5")
-		return nil, fmt.Errorf("cifar10: cache: %w; set VKCNN_DATA to a writable directory", err)
-	}
-	tmp = nil
 	if want == "" && sum != OfficialMD5 {
 		o.warn("%s: MD5 %s is not the official CIFAR-10 archive's (%s) and no checksum is known for this URL; keeping it as %s", url, sum, OfficialMD5, final)
 	}

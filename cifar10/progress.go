@@ -25,8 +25,9 @@ var isTerminal = terminal.Is
 var lineInterval = 5 * time.Second
 
 // newProgress returns a progress bar on a terminal w, plain lines on any
-// other w, nothing for a nil w. total is the expected size, -1 if unknown.
-func newProgress(w io.Writer, url string, total int64) progress {
+// other w, nothing for a nil w. name labels the bar; total is the expected
+// size, -1 if unknown.
+func newProgress(w io.Writer, url, name string, total int64) progress {
 	switch {
 	case w == nil:
 		return silent{}
@@ -38,7 +39,7 @@ func newProgress(w io.Writer, url string, total int64) progress {
 		}
 		bar := progressbar.NewOptions64(max,
 			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetDescription(ArchiveName),
+			progressbar.OptionSetDescription(name),
 			progressbar.OptionShowBytes(true),
 			progressbar.OptionShowTotalBytes(true),
 			progressbar.OptionShowCount(),
