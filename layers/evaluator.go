@@ -83,7 +83,7 @@ func NewEvaluator(b backend.Backend, m *Model, records []byte, batch, tta int) (
 // through b on Close (b may already be an owned backend).
 func newEvaluator(b backend.Backend, m *Model, d *dataset, batch, tta int) (_ *Evaluator, err error) {
 	if batch <= 0 {
-		batch = 1000
+		batch = DefaultEvalBatch
 	}
 	if tta < 0 || tta >= len(ttaViews) {
 		return nil, fmt.Errorf("test-time augmentation level %d: must be 0, 1 or 2", tta)

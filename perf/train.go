@@ -65,7 +65,7 @@ func TrainImages(images, batch int) int {
 // sequence replayed. Evaluation: one warm-up pass over the test set, then
 // one timed layers evaluation, at the same batch size.
 func Train(b backend.Backend, net Net, batch, images int, seed uint64) (train, eval Throughput, err error) {
-	t, err := newTrainer(b, net, batch, images, seed)
+	t, err := newTrainer(b, net, batch, images, seed, batch)
 	if err != nil {
 		return train, eval, err
 	}
@@ -99,7 +99,7 @@ func Train(b backend.Backend, net Net, batch, images int, seed uint64) (train, e
 
 // newTrainer initializes net on b and records its training step for images
 // generated images (rounded up to whole batches) and a test set as large.
-func newTrainer(b backend.Backend, net Net, batch, images int, seed uint64) (*layers.Trainer, error) {
+func newTrainer(b backend.Backend, net Net, batch, images int, seed uint64, evalBatch int) (*layers.Trainer, error) {
 	if batch < 1 || images < 1 {
 		return nil, fmt.Errorf("batch %d, %d images: both must be at least 1", batch, images)
 	}
@@ -112,16 +112,17 @@ func newTrainer(b backend.Backend, net Net, batch, images int, seed uint64) (*la
 	if err := m.Init(b, seed); err != nil {
 		return nil, err
 	}
-	cfg := layers.Config{BatchSize: batch, SGD: seedSGD, Seed: seed, EvalBatch: batch}
+	cfg := layers.Config{BatchSize: batch, SGD: seedSGD, Seed: seed, EvalBatch: evalBatch}
 	return layers.NewTrainer(b, m, cfg, data.Train.Records, data.Test.Records)
 }
 
-// Memory is the peak device memory of training net at batch on b, without
-// running a step: everything a step and an evaluation use is allocated
-// when they are recorded, so recording both is enough. It is 0 where the
-// backend does not track its memory.
+// Memory is the peak device memory of training net at batch on b, with
+// evaluation at vkcnn train's batch size, without running a step:
+// everything a step and an evaluation use is allocated when they are
+// recorded, so recording both is enough. It is 0 where the backend does not
+// track its memory.
 func Memory(b backend.Backend, net Net, batch int, seed uint64) (int64, error) {
-	t, err := newTrainer(b, net, batch, batch, seed)
+	t, err := newTrainer(b, net, batch, max(batch, layers.DefaultEvalBatch), seed, 0)
 	if err != nil {
 		return 0, err
 	}
