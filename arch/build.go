@@ -69,7 +69,7 @@ func Build(name, text string, in Input) (*Network, error) {
 		return nil, err
 	}
 	b := &builder{file: name, in: in, names: map[string]int{}}
-	m := &layers.Model{}
+	m := &layers.Model{Input: []int{in.C, in.H, in.W}}
 	var body []*node
 	for _, n := range nodes {
 		if n.op == "normalize" && n.name == "" {

@@ -71,6 +71,15 @@ type Backend interface {
 	// Free releases t's storage, which its views share: neither t nor a view
 	// of it may be used afterwards, nor a program that uses them run.
 	Free(t Tensor) error
+	// Pack allocates one storage for tensors of the given shapes and
+	// returns them (parts) with a 1-D tensor over the whole storage (whole),
+	// so that one op on whole reaches every part (Ops.SGDPacked updates
+	// every parameter at once). Part i begins at element offsets[i] of
+	// whole; parts begin where the device lets a binding begin, so there
+	// may be gaps between them. Everything starts zeroed, gaps included,
+	// and ops on the parts never touch the gaps. Free(whole) frees the
+	// parts; a part must not be freed on its own.
+	Pack(dt DType, shapes ...[]int) (whole Tensor, parts []Tensor, offsets []int, err error)
 	// NewProgram starts an empty program.
 	NewProgram() Program
 	// Close frees every tensor and program of the backend.
@@ -97,8 +106,14 @@ type Ops interface {
 	// Conv2d: y = conv(x, w) + b. x [N,C,H,W], w [K,C,R,S], b [K] or nil
 	// (no bias), y [N,K,OH,OW] with OH = (H+2*pad-R)/stride+1 (likewise OW).
 	Conv2d(x, w, b, y Tensor, stride, pad int)
+	// Conv2dEpilogue: Conv2d(x, w, b, y, stride, pad), then e applied to y
+	// (e.Bias must be nil: b is the convolution's bias).
+	Conv2dEpilogue(x, w, b, y Tensor, stride, pad int, e Epilogue)
 	// Conv2dBackwardData: dx = gradient of the input, from dy and w.
 	Conv2dBackwardData(dy, w, dx Tensor, stride, pad int)
+	// Conv2dBackwardDataEpilogue: Conv2dBackwardData(dy, w, dx, stride,
+	// pad), then e applied to dx (e.Bias must be nil).
+	Conv2dBackwardDataEpilogue(dy, w, dx Tensor, stride, pad int, e Epilogue)
 	// Conv2dBackwardWeights: dw and db = gradients of the weights and bias,
 	// summed over the batch; db may be nil (a convolution without bias).
 	Conv2dBackwardWeights(x, dy, dw, db Tensor, stride, pad int)
@@ -114,6 +129,15 @@ type Ops interface {
 
 	// MatMul: c = op(a)·op(b), all 2-D, op transposing when the flag says.
 	MatMul(a, b, c Tensor, transA, transB bool)
+	// MatMulEpilogue: MatMul(a, b, c, transA, transB), then e (see
+	// Epilogue) applied to c, to the bit as the unfused ops would: a
+	// Linear layer's forward with its bias, ReLU and dropout, or an input
+	// gradient masked by the ReLU (and dropout) before it.
+	MatMulEpilogue(a, b, c Tensor, transA, transB bool, e Epilogue)
+	// MatMulBiasGrad: MatMul(a, b, c, transA, transB) and the row sums of
+	// op(a), db[m] = Σ_k op(a)[m,k] (db F32 [M]): a Linear layer's weight
+	// gradient dW = dYᵀ·X with its bias gradient db = BiasGrad(dY).
+	MatMulBiasGrad(a, b, c, db Tensor, transA, transB bool)
 	// AddBias: y[i,j] += b[j] for y [N,M], b [M].
 	AddBias(y, b Tensor)
 	// BiasGrad: db[j] = sum over i of dy[i,j], for dy [N,M].
@@ -129,6 +153,14 @@ type Ops interface {
 	Dropout(x, y, ctr Tensor, p float32, seed, stream uint32)
 	// DropoutBackward: dx = dy·mask/(1-p) with the mask of the same step. dx may be dy.
 	DropoutBackward(dy, dx, ctr Tensor, p float32, seed, stream uint32)
+	// ReLUDropoutBackward is the gradient through a ReLU followed by a
+	// Dropout of probability p (p = 0: no dropout), from the Dropout's
+	// output y: DropoutBackward(dy, dx) then ReLUBackward(y, dx, dx). y > 0
+	// exactly where the mask kept a positive ReLU output, and dropped
+	// elements are zero either way, so it is dx = dy/(1-p) where y > 0, else
+	// 0, with no random draw; with p = 0 it is ReLUBackward(y, dy, dx),
+	// bits and all. dx may be dy.
+	ReLUDropoutBackward(y, dy, dx Tensor, p float32)
 
 	// SoftmaxCrossEntropy: for logits [N,M] and labels (U32 [N]), adds the sum
 	// over the batch of the cross-entropy -Σ_j target_j·log softmax(logits)_j
@@ -146,11 +178,21 @@ type Ops interface {
 	// (PyTorch's torch.optim.SGD with dampening 0; buf starts at zero, which
 	// makes the first step's buf equal to g, as PyTorch does).
 	SGD(p, g, buf Tensor, o SGDParams)
+	// SGDPacked updates parameters packed in p, g and buf (1-D F32 of one
+	// length, as Backend.Pack makes them; buf absent only when no group has
+	// momentum): for each group, SGD on each of its ranges of p, g and buf
+	// with the group's hyperparameters (ranges must not overlap; elements
+	// in no range are left alone). Then, when ctr is not nil, Step(ctr):
+	// the training step's last op folded into its optimizer.
+	SGDPacked(p, g, buf Tensor, groups []SGDGroup, ctr Tensor)
 
 	// Gather builds a batch: for i < N (N = x's batch size), record
-	// indices[ctr[1]*N + i] of records (U8 [R, 3073]: label byte, then 3x32x32
-	// pixels) goes to x[i] (F32 [N,3,32,32]) scaled to [0,1], optionally
-	// normalized and augmented, and its label to labels[i] (U32 [N]).
+	// indices[ctr[1]*N + i] of records goes to x[i] scaled to [0,1],
+	// optionally normalized and augmented, and its label to labels[i]
+	// (U32 [N]). x (F32 [N,C,H,W]) decides the image shape, at most
+	// MaxGatherChannels channels; records is U8 [R, 1+C·H·W], each row a
+	// label byte and then the image's C planes of H rows of W bytes
+	// (CIFAR-10's binary layout at 3x32x32; any data set's at its shape).
 	Gather(records, indices, ctr, x, labels Tensor, o GatherParams)
 
 	// Step advances the counters: ctr[0]++ (the global step, which seeds the
@@ -250,16 +292,20 @@ type LossParams struct {
 
 // GatherParams say how Gather turns records into a batch.
 type GatherParams struct {
-	// Mean and Std normalize each channel after scaling to [0,1]: (v-Mean)/Std.
-	// A zero Std means no normalization.
-	Mean, Std [3]float32
-	// Pad > 0 takes a random 32x32 crop of the image zero-padded by Pad pixels.
+	// Mean and Std normalize channel c after scaling to [0,1]:
+	// (v-Mean[c])/Std[c]; entries past the image's channels are ignored. A
+	// zero Std[c] (+0 or -0) leaves channel c unnormalized. The test is on
+	// the bits, not a float comparison, so a subnormal Std normalizes on a
+	// device that flushes subnormals to zero as it does on the CPU.
+	Mean, Std [MaxGatherChannels]float32
+	// Pad > 0 takes a random HxW crop of the image zero-padded by Pad
+	// pixels on every side. Pad must be at most the shorter side.
 	Pad int
 	// Flip mirrors half the images horizontally, at random.
 	Flip bool
 	// Reflect pads by reflection (PyTorch's 'reflect' mode: the edge pixel
 	// is not repeated, so padded column -1 is column 1) instead of zeros.
-	// Pad must then be less than the image side.
+	// Pad must then be less than the shorter side.
 	Reflect bool
 	// IndexFlip takes each image's mirror decision from bit 31 of its entry
 	// in the index list (the record index is the other 31 bits) instead of
@@ -273,7 +319,7 @@ type GatherParams struct {
 	Mirror bool
 	// With dx, dy, mirror = Augmentation(Seed, ctr[0], i, Pad, Flip) (or as
 	// Fixed, IndexFlip say), output pixel (c, y, x) of image i is input
-	// pixel (c, y+dy-Pad, sx+dx-Pad) with sx = 31-x when mirror, else x;
+	// pixel (c, y+dy-Pad, sx+dx-Pad) with sx = W-1-x when mirror, else x;
 	// outside the image it is zero (before normalization), or with Reflect
 	// the pixel reflected back into it.
 	// Seed seeds the crop and flip draws (with the step, ctr[0]).
@@ -287,11 +333,22 @@ const (
 	CounterBatch = 1 // batch index within the epoch: offsets Gather into the index list
 )
 
-// Record layout of CIFAR-10's binary format.
+// MaxGatherChannels is the most image channels Gather takes: its scaling
+// and normalization are a table of 256 values per channel, which the GPU
+// keeps in shared memory, and Mean and Std travel as push constants. RGB
+// and grey images (3 and 1) are what the data sets have; 4 leaves room for
+// RGBA or RGB plus a mask.
+const MaxGatherChannels = 4
+
+// CIFAR-10's record layout, the shape of the seed network (CNN) and the
+// tests' data; Gather itself takes any shape from its tensors.
 const (
-	ImageSide   = 32
-	ImageSize   = 3 * ImageSide * ImageSide
-	RecordSize  = 1 + ImageSize
-	NumClasses  = 10
-	GatherPixel = 1.0 / 255
+	ImageSide  = 32
+	ImageSize  = 3 * ImageSide * ImageSide
+	RecordSize = 1 + ImageSize
+	NumClasses = 10
 )
+
+// GatherPixel is Gather's scale of a pixel byte: v·GatherPixel in float32
+// (not v/255), so that both backends compute the same bits.
+const GatherPixel = 1.0 / 255

@@ -292,24 +292,33 @@ func CheckSGD(op string, p, g, buf Tensor, o SGDParams) error {
 	return nil
 }
 
-// CheckGather validates Gather's arguments and returns the batch size.
+// CheckGather validates Gather's arguments and returns the batch size. The
+// image shape is x's [N,C,H,W]; records must have rows of 1+C·H·W bytes.
 func CheckGather(op string, records, indices, ctr, x, labels Tensor, o GatherParams) (int, error) {
 	if err := firstErr(want(op, "records", records, U8, 2), want(op, "indices", indices, U32, 1),
 		CheckCounters(op, ctr), want(op, "batch", x, F32, 4), want(op, "labels", labels, U32, 1)); err != nil {
 		return 0, err
 	}
-	n := x.Shape()[0]
-	if err := firstErr(wantShape(op, "records", records, U8, records.Shape()[0], RecordSize),
-		wantShape(op, "batch", x, F32, n, 3, ImageSide, ImageSide), wantShape(op, "labels", labels, U32, n)); err != nil {
+	xs := x.Shape()
+	n, c, h, w := xs[0], xs[1], xs[2], xs[3]
+	if c < 1 || c > MaxGatherChannels || h < 1 || w < 1 {
+		return n, fmt.Errorf("%s: %s has shape %v: want 1-%d channels and a positive height and width", op, argName(op, "batch"), xs, MaxGatherChannels)
+	}
+	if rs := records.Shape(); rs[1] != 1+c*h*w {
+		return n, fmt.Errorf("%s: %s has shape %v, want [%d %d] (a label byte and %dx%dx%d pixels, as %s %v)",
+			op, argName(op, "records"), rs, rs[0], 1+c*h*w, c, h, w, argName(op, "batch"), xs)
+	}
+	if err := wantShape(op, "labels", labels, U32, n); err != nil {
 		return n, err
 	}
-	if o.Pad < 0 || o.Pad > ImageSide {
-		return n, fmt.Errorf("%s: crop padding %d: need 0-%d", op, o.Pad, ImageSide)
+	side := min(h, w)
+	if o.Pad < 0 || o.Pad > side {
+		return n, fmt.Errorf("%s: crop padding %d: need 0-%d (the shorter side of %dx%d images)", op, o.Pad, side, h, w)
 	}
 	// A reflection of more than side-1 pixels would have to reflect twice
 	// (PyTorch refuses it too): one reflection is what the kernels compute.
-	if o.Reflect && o.Pad >= ImageSide {
-		return n, fmt.Errorf("%s: reflect padding %d: need less than the image side %d (or zero padding)", op, o.Pad, ImageSide)
+	if o.Reflect && o.Pad >= side {
+		return n, fmt.Errorf("%s: reflect padding %d: need less than the image side %d (or zero padding)", op, o.Pad, side)
 	}
 	if o.Fixed {
 		if o.Flip || o.IndexFlip {

@@ -117,7 +117,19 @@ func TestChecks(t *testing.T) {
 		{"gather batch", func() error {
 			_, err := CheckGather("Gather", u8(5, RecordSize), u32(8), u32(2), f32(2, 3, 32, 31), u32(2), GatherParams{})
 			return err
-		}, "Gather: x has shape [2 3 32 31], want [2 3 32 32]"},
+		}, "Gather: records has shape [5 3073], want [5 2977] (a label byte and 3x32x31 pixels, as x [2 3 32 31])"},
+		{"gather MNIST", func() error {
+			_, err := CheckGather("Gather", u8(5, 785), u32(8), u32(2), f32(2, 1, 28, 28), u32(2), GatherParams{Pad: 2, Reflect: true})
+			return err
+		}, ""},
+		{"gather channels", func() error {
+			_, err := CheckGather("Gather", u8(5, 1+5*4), u32(8), u32(2), f32(2, 5, 2, 2), u32(2), GatherParams{})
+			return err
+		}, "Gather: x has shape [2 5 2 2]: want 1-4 channels"},
+		{"gather labels", func() error {
+			_, err := CheckGather("Gather", u8(5, RecordSize), u32(8), u32(2), f32(2, 3, 32, 32), u32(3), GatherParams{})
+			return err
+		}, "labels has shape [3], want [2]"},
 		{"gather pad", func() error {
 			_, err := CheckGather("Gather", u8(5, RecordSize), u32(8), u32(2), f32(2, 3, 32, 32), u32(2), GatherParams{Pad: 33})
 			return err

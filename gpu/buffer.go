@@ -13,7 +13,8 @@ import (
 )
 
 // Buffer is a storage buffer in device-local memory. Its contents are reached
-// from the host through Write and Read, which go through a staging buffer.
+// from the host through Write and Read, which go through staging buffers
+// (staging.go).
 type Buffer struct {
 	d      *Device
 	handle vk.Buffer
@@ -99,7 +100,7 @@ func (b *Buffer) Write(offset int64, data []byte) error {
 	}
 	for len(data) > 0 {
 		n := min(len(data), stagingChunk)
-		s, err := b.d.stagingFor(int64(n))
+		s, err := b.d.stagingFor(int64(n), false)
 		if err != nil {
 			return err
 		}
@@ -119,11 +120,14 @@ func (b *Buffer) Read(offset int64, dst []byte) error {
 	}
 	for len(dst) > 0 {
 		n := min(len(dst), stagingChunk)
-		s, err := b.d.stagingFor(int64(n))
+		s, err := b.d.stagingFor(int64(n), true)
 		if err != nil {
 			return err
 		}
 		if err := b.d.copyBuffer(b.handle, offset, s.handle, 0, int64(n), true); err != nil {
+			return fmt.Errorf("reading %d bytes from a buffer: %w", n, err)
+		}
+		if err := s.invalidate(b.d); err != nil {
 			return fmt.Errorf("reading %d bytes from a buffer: %w", n, err)
 		}
 		copy(dst[:n], s.bytes(n))
@@ -140,87 +144,6 @@ func (b *Buffer) checkRange(op string, offset, n int64) error {
 		return fmt.Errorf("%s of %d bytes at offset %d is outside the buffer's %d bytes", op, n, offset, b.size)
 	}
 	return nil
-}
-
-// stagingBuffer is host-visible memory mapped for the life of the device.
-type stagingBuffer struct {
-	handle vk.Buffer
-	memory vk.DeviceMemory
-	ptr    unsafe.Pointer
-	size   int64
-}
-
-func (s *stagingBuffer) bytes(n int) []byte { return unsafe.Slice((*byte)(s.ptr), n) }
-
-func (s *stagingBuffer) destroy(d *Device) {
-	vk.UnmapMemory(d.handle, s.memory)
-	vk.DestroyBuffer(d.handle, s.handle, nil)
-	vk.FreeMemory(d.handle, s.memory, nil)
-}
-
-// stagingFor returns a staging buffer of at least n bytes, growing it when needed.
-func (d *Device) stagingFor(n int64) (*stagingBuffer, error) {
-	if d.staging != nil && d.staging.size >= n {
-		return d.staging, nil
-	}
-	size := int64(1 << 20)
-	for size < n {
-		size *= 2
-	}
-	if d.staging != nil {
-		d.staging.destroy(d)
-		d.staging = nil
-	}
-	info := &vk.BufferCreateInfo{
-		SType:       vk.StructureTypeBufferCreateInfo,
-		Size:        vk.DeviceSize(size),
-		Usage:       vk.BufferUsageFlags(vk.BufferUsageTransferSrcBit | vk.BufferUsageTransferDstBit),
-		SharingMode: vk.SharingModeExclusive,
-	}
-	var (
-		handle vk.Buffer
-		memory vk.DeviceMemory
-		ptr    unsafe.Pointer
-	)
-	r := vk.CreateBuffer(d.handle, info, nil, &handle)
-	info.Free()
-	if err := check("vkCreateBuffer", r); err != nil {
-		return nil, err
-	}
-	s := &stagingBuffer{size: size, handle: handle}
-	var req vk.MemoryRequirements
-	vk.GetBufferMemoryRequirements(d.handle, s.handle, &req)
-	req.Deref()
-	typeIndex, err := memoryType(d.physical, req.MemoryTypeBits, vk.MemoryPropertyHostVisibleBit|vk.MemoryPropertyHostCoherentBit)
-	if err != nil {
-		vk.DestroyBuffer(d.handle, s.handle, nil)
-		return nil, err
-	}
-	ainfo := &vk.MemoryAllocateInfo{
-		SType:           vk.StructureTypeMemoryAllocateInfo,
-		AllocationSize:  req.Size,
-		MemoryTypeIndex: typeIndex,
-	}
-	r = vk.AllocateMemory(d.handle, ainfo, nil, &memory)
-	ainfo.Free()
-	s.memory = memory
-	if err := check("vkAllocateMemory", r); err != nil {
-		vk.DestroyBuffer(d.handle, s.handle, nil)
-		return nil, fmt.Errorf("staging memory of %d MiB: %w", size>>20, err)
-	}
-	if err := check("vkBindBufferMemory", vk.BindBufferMemory(d.handle, s.handle, s.memory, 0)); err != nil {
-		vk.DestroyBuffer(d.handle, s.handle, nil)
-		vk.FreeMemory(d.handle, s.memory, nil)
-		return nil, err
-	}
-	if err := check("vkMapMemory", vk.MapMemory(d.handle, s.memory, 0, vk.DeviceSize(size), 0, &ptr)); err != nil {
-		vk.DestroyBuffer(d.handle, s.handle, nil)
-		vk.FreeMemory(d.handle, s.memory, nil)
-		return nil, err
-	}
-	s.ptr = ptr
-	d.staging = s
-	return s, nil
 }
 
 // copyBuffer copies n bytes between buffers on the queue and waits. Earlier

@@ -47,18 +47,20 @@ typedef struct {
 	const char *const *ppEnabledExtensionNames;
 } instance_info_t;
 
-int vkcnn_create_instance(const char *layer, const char *extension, void **instance) {
+int vkcnn_create_instance(const char *const *layers, uint32_t nLayers, const char *const *extensions,
+                          uint32_t nExtensions, uint32_t flags, void **instance) {
 	typedef int (*fn_t)(const instance_info_t *, const void *, void **);
 	PROC(fn_t, NULL, "vkCreateInstance");
 	app_info_t app = {0, NULL, "vkcnn", 0, "vkcnn", 0, (1u << 22) | (1u << 12)};
 	instance_info_t info;
 	memset(&info, 0, sizeof info);
 	info.sType = 1;
+	info.flags = flags;
 	info.pApplicationInfo = &app;
-	info.enabledLayerCount = layer != NULL;
-	info.ppEnabledLayerNames = &layer;
-	info.enabledExtensionCount = extension != NULL;
-	info.ppEnabledExtensionNames = &extension;
+	info.enabledLayerCount = nLayers;
+	info.ppEnabledLayerNames = layers;
+	info.enabledExtensionCount = nExtensions;
+	info.ppEnabledExtensionNames = extensions;
 	return fn(&info, NULL, instance);
 }
 

@@ -11,8 +11,9 @@ import (
 	"fmt"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
+	"sync"
+	"time"
 	"unsafe"
 
 	vk "github.com/vulkan-go/vulkan"
@@ -50,7 +51,11 @@ type Info struct {
 	Type       DeviceType
 	Driver     string
 	APIVersion string
+	API        uint32 // APIVersion as Version packs it
 	Heaps      []Heap
+	// Portability says the device is a non-conformant implementation such
+	// as MoltenVK (it lists VK_KHR_portability_subset).
+	Portability bool
 
 	SubgroupSize             uint32
 	MaxWorkgroupSize         [3]uint32
@@ -62,6 +67,10 @@ type Info struct {
 	MaxMemoryAllocationCount uint32
 	MinStorageBufferAlign    uint64
 	TimestampPeriod          float32 // nanoseconds per timestamp tick
+	// TimestampValidBits is how many low bits of a timestamp count on the
+	// compute queue Open takes; 0 means it has no timestamps.
+	TimestampValidBits        uint32
+	MaxStorageBuffersPerStage uint32
 }
 
 // DeviceLocalMemory is the total size of the device-local heaps.
@@ -84,6 +93,17 @@ type Options struct {
 	// makes the next operation fail. The environment variable
 	// VKCNN_VALIDATE=1 turns it on as well.
 	Validate bool
+	// InstanceExtensions and DeviceExtensions are enabled besides those the
+	// runtime needs: a window's surface extensions (VK_KHR_surface and the
+	// window system's) and VK_KHR_swapchain, to present with NewSwapchain.
+	InstanceExtensions, DeviceExtensions []string
+	// WriteWithoutFormat enables shaderStorageImageWriteWithoutFormat where
+	// the device has it, so that a Swapchain draws straight into images of
+	// formats a shader cannot name, such as B8G8R8A8 (see DrawDesc).
+	WriteWithoutFormat bool
+	// Require lists what the device must have (see Requirements); Open
+	// refuses a device that falls short.
+	Require Requirements
 }
 
 // instance is a VkInstance with its optional validation messenger.
@@ -98,23 +118,31 @@ func validationRequested(o Options) bool {
 	return o.Validate || os.Getenv("VKCNN_VALIDATE") == "1"
 }
 
-func newInstance(validate bool) (*instance, error) {
+func newInstance(validate bool, extensions []string) (*instance, error) {
 	if err := load(); err != nil {
 		return nil, err
 	}
-	var layer, ext *C.char // none unless validating
+	var layers []string // none unless validating
 	if validate {
 		if !hasLayer(validationLayer) {
 			return nil, fmt.Errorf("validation requested (VKCNN_VALIDATE=1) but %s is not installed: `apt-get install vulkan-validationlayers`, or unset VKCNN_VALIDATE", validationLayer)
 		}
-		layer, ext = C.CString(validationLayer), C.CString("VK_EXT_debug_utils")
-		defer C.free(unsafe.Pointer(layer))
-		defer C.free(unsafe.Pointer(ext))
+		layers, extensions = []string{validationLayer}, append([]string{"VK_EXT_debug_utils"}, extensions...)
 	}
+	// MoltenVK's devices are listed only where the loader is asked for
+	// portability implementations.
+	portability, flags := instancePortability(offeredInstanceExtensions())
+	extensions = append(extensions, portability...)
+	cl, ce := cStrings(layers), cStrings(extensions)
+	defer cl.free()
+	defer ce.free()
 	var h vk.Instance
-	r := vk.Result(C.vkcnn_create_instance(layer, ext, (*unsafe.Pointer)(unsafe.Pointer(&h))))
+	r := vk.Result(C.vkcnn_create_instance(cl.ptr(), C.uint32_t(len(cl)), ce.ptr(), C.uint32_t(len(ce)), C.uint32_t(flags), (*unsafe.Pointer)(unsafe.Pointer(&h))))
 	if r == vk.ErrorIncompatibleDriver {
 		return nil, fmt.Errorf("%w (vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER)", ErrNoDevice)
+	}
+	if r == vk.ErrorExtensionNotPresent {
+		return nil, fmt.Errorf("vkCreateInstance: the Vulkan loader lacks one of the instance extensions %v (VK_ERROR_EXTENSION_NOT_PRESENT)", extensions)
 	}
 	if err := check("vkCreateInstance", r); err != nil {
 		return nil, err
@@ -167,6 +195,33 @@ func (e *ValidationError) Error() string {
 	return fmt.Sprintf("Vulkan validation: %d error(s), first: %s", e.Count, e.First)
 }
 
+// cStringArray is a C array of C strings, for the shim's calls that take
+// names: vulkan-go would convert a []string once and cache it.
+type cStringArray []*C.char
+
+func cStrings(names []string) cStringArray {
+	a := make(cStringArray, len(names))
+	for i, n := range names {
+		a[i] = C.CString(n)
+	}
+	return a
+}
+
+// ptr is the array for C, nil when it is empty. The pointers it holds point
+// to C memory, so passing the Go slice's backing array is allowed.
+func (a cStringArray) ptr() **C.char {
+	if len(a) == 0 {
+		return nil
+	}
+	return &a[0]
+}
+
+func (a cStringArray) free() {
+	for _, s := range a {
+		C.free(unsafe.Pointer(s))
+	}
+}
+
 func hasLayer(name string) bool {
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
@@ -211,7 +266,8 @@ func describe(in *instance, pd vk.PhysicalDevice, index int) Info {
 		Index:      index,
 		Name:       vk.ToString(p.DeviceName[:]),
 		Type:       deviceType(p.DeviceType),
-		APIVersion: fmt.Sprintf("%d.%d.%d", p.ApiVersion>>22, (p.ApiVersion>>12)&0x3ff, p.ApiVersion&0xfff),
+		APIVersion: versionString(p.ApiVersion),
+		API:        p.ApiVersion,
 		Driver:     fmt.Sprintf("version 0x%x", p.DriverVersion),
 
 		MaxWorkgroupSize:         l.MaxComputeWorkGroupSize,
@@ -223,6 +279,12 @@ func describe(in *instance, pd vk.PhysicalDevice, index int) Info {
 		MaxMemoryAllocationCount: l.MaxMemoryAllocationCount,
 		MinStorageBufferAlign:    uint64(l.MinStorageBufferOffsetAlignment),
 		TimestampPeriod:          l.TimestampPeriod,
+
+		MaxStorageBuffersPerStage: l.MaxPerStageDescriptorStorageBuffers,
+		Portability:               hasDeviceExtension(in, pd, portabilitySubset),
+	}
+	if family, ok := computeFamily(in, pd); ok {
+		info.TimestampValidBits = timestampBits(in, pd, family)
 	}
 	var mp vk.PhysicalDeviceMemoryProperties
 	vk.GetPhysicalDeviceMemoryProperties(pd, &mp)
@@ -269,7 +331,7 @@ func deviceType(t vk.PhysicalDeviceType) DeviceType {
 
 // Devices lists every Vulkan device of the machine.
 func Devices() ([]Info, error) {
-	in, err := newInstance(false)
+	in, err := newInstance(false, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +361,8 @@ const LoseDeviceEnv = "VKCNN_TEST_LOSE_DEVICE_AFTER"
 var ErrBadIndex = errors.New("no such Vulkan device")
 
 // Device is an open Vulkan device with one compute queue. Its methods are not
-// safe for concurrent use.
+// safe for concurrent use, except that a Swapchain may draw from another
+// goroutine (it takes queueMu for the queue and has its own command pool).
 type Device struct {
 	info     Info
 	inst     *instance
@@ -307,17 +370,34 @@ type Device struct {
 	handle   vk.Device
 	queue    vk.Queue
 	family   uint32
+	// queueMu serializes vkQueueSubmit and vkQueuePresentKHR, which Vulkan
+	// requires of calls on one queue from several threads.
+	queueMu sync.Mutex
+	// extensions are the device extensions asked for in Options, and
+	// writeWithoutFormat whether Options asked for that feature (features
+	// says whether it is on).
+	extensions         []string
+	writeWithoutFormat bool
 
 	memory   *allocator
 	pool     vk.CommandPool
 	fence    vk.Fence
 	cache    vk.PipelineCache
-	staging  *stagingBuffer
+	staging  *stagingBuffer // uploads
+	readback *stagingBuffer // downloads (staging.go says why apart)
 	transfer vk.CommandBuffer
+	// forceInvalidate makes downloads invalidate even coherent memory, so
+	// that tests on drivers whose memory is all coherent run that path.
+	forceInvalidate bool
 
-	// loseAfter > 0 makes that submit fail as if the device were lost:
-	// fault injection for tests of what a run does then (LoseDeviceEnv).
-	loseAfter int
+	// loseAfter > 0 makes that submit fail as if the device were lost, and
+	// hangAfter > 0 makes that submit never finish: fault injection for
+	// tests of what a run does then (LoseDeviceEnv, HangEnv).
+	loseAfter, hangAfter int
+	// timeout bounds each fence wait (FenceTimeoutEnv); lost is set once a
+	// submit ran past it, and fails every later submit.
+	timeout time.Duration
+	lost    error
 
 	kernels   map[*Kernel]struct{}
 	sequences map[*Sequence]struct{}
@@ -327,7 +407,7 @@ type Device struct {
 
 // Open creates a device (see Options).
 func Open(o Options) (d *Device, err error) {
-	in, err := newInstance(validationRequested(o))
+	in, err := newInstance(validationRequested(o), o.InstanceExtensions)
 	if err != nil {
 		return nil, err
 	}
@@ -347,16 +427,27 @@ func Open(o Options) (d *Device, err error) {
 	if index >= len(pds) {
 		return nil, fmt.Errorf("%w: index %d, but this machine has %d (0-%d); `vkcnn devices` lists them", ErrBadIndex, index, len(pds), len(pds)-1)
 	}
-	loseAfter, _ := strconv.Atoi(os.Getenv(LoseDeviceEnv))
-	d = &Device{
-		loseAfter: loseAfter,
-		info:      infos[index],
-		inst:      in,
-		physical:  pds[index],
-		kernels:   map[*Kernel]struct{}{},
-		sequences: map[*Sequence]struct{}{},
-		buffers:   map[*Buffer]struct{}{},
+	if err := infos[index].Check(o.Require); err != nil {
+		return nil, err
 	}
+	timeout, err := fenceTimeout(os.Getenv(FenceTimeoutEnv), infos[index].Type)
+	if err != nil {
+		return nil, err
+	}
+	loseAfter, hangAfter := faultInjection()
+	d = &Device{
+		loseAfter:  loseAfter,
+		hangAfter:  hangAfter,
+		timeout:    timeout,
+		extensions: o.DeviceExtensions,
+		info:       infos[index],
+		inst:       in,
+		physical:   pds[index],
+		kernels:    map[*Kernel]struct{}{},
+		sequences:  map[*Sequence]struct{}{},
+		buffers:    map[*Buffer]struct{}{},
+	}
+	d.writeWithoutFormat = o.WriteWithoutFormat // create keeps it where the device has it
 	if err := d.create(); err != nil {
 		d.destroy()
 		return nil, err
@@ -370,10 +461,20 @@ func (d *Device) create() error {
 		return fmt.Errorf("device %d (%s) has no compute queue", d.info.Index, d.info.Name)
 	}
 	d.family = family
+	for _, e := range d.extensions {
+		if !hasDeviceExtension(d.inst, d.physical, e) {
+			return fmt.Errorf("device %d (%s) lacks the extension %s", d.info.Index, d.info.Name, e)
+		}
+	}
 	// Made through the shim: vulkan-go may free its C copy of the queue
-	// infos while the driver still reads them.
+	// infos while the driver still reads them. The specification requires
+	// VK_KHR_portability_subset on a device that lists it.
+	ce := cStrings(append(devicePortability(offeredDeviceExtensions(d.inst, unsafe.Pointer(d.physical))), d.extensions...))
+	defer ce.free()
 	var h vk.Device
-	r := vk.Result(C.vkcnn_create_device(unsafe.Pointer(d.inst.handle), unsafe.Pointer(d.physical), C.uint32_t(family), (*unsafe.Pointer)(unsafe.Pointer(&h))))
+	features := d.features()
+	defer C.free(features)
+	r := vk.Result(C.vkcnn_create_device(unsafe.Pointer(d.inst.handle), unsafe.Pointer(d.physical), C.uint32_t(family), ce.ptr(), C.uint32_t(len(ce)), features, (*unsafe.Pointer)(unsafe.Pointer(&h))))
 	if err := check("vkCreateDevice", r); err != nil {
 		return err
 	}
@@ -462,17 +563,28 @@ func (d *Device) validationError() error { return d.inst.validationError() }
 
 // submit runs one command buffer times times in a row and waits for it.
 func (d *Device) submit(cb vk.CommandBuffer, times int) error {
+	if d.lost != nil {
+		return d.lost
+	}
 	if d.loseAfter > 0 {
 		if d.loseAfter--; d.loseAfter == 0 {
 			return &ResultError{Call: "vkQueueSubmit", Result: vk.ErrorDeviceLost}
 		}
 	}
-	r := vk.Result(C.vkcnn_submit(unsafe.Pointer(d.inst.handle), unsafe.Pointer(d.queue), unsafe.Pointer(cb), C.uint32_t(times), handle(unsafe.Pointer(d.fence))))
-	if err := check("vkQueueSubmit", r); err != nil {
-		return err
+	hang := false
+	if d.hangAfter > 0 {
+		d.hangAfter--
+		hang = d.hangAfter == 0
 	}
-	fences := []vk.Fence{d.fence}
-	if err := check("vkWaitForFences", vk.WaitForFences(d.handle, 1, fences, vk.True, ^uint64(0))); err != nil {
+	if !hang { // an injected hang leaves the fence unsignalled
+		d.queueMu.Lock()
+		r := vk.Result(C.vkcnn_submit(unsafe.Pointer(d.inst.handle), unsafe.Pointer(d.queue), unsafe.Pointer(cb), C.uint32_t(times), handle(unsafe.Pointer(d.fence))))
+		d.queueMu.Unlock()
+		if err := check("vkQueueSubmit", r); err != nil {
+			return err
+		}
+	}
+	if err := d.waitFence(); err != nil {
 		return err
 	}
 	if err := check("vkResetFences", vk.ResetFences(d.handle, 1, []vk.Fence{d.fence})); err != nil {
@@ -498,6 +610,11 @@ func (d *Device) Close() error {
 // destroy frees everything and returns what validation reported meanwhile.
 func (d *Device) destroy() (err error) {
 	d.closed = true
+	if d.hung() {
+		// Waiting for the device could hang for good, and freeing memory
+		// that a running kernel may still write is worse: abandon it all.
+		return nil
+	}
 	if d.handle != nil {
 		vk.DeviceWaitIdle(d.handle)
 		for s := range d.sequences {
@@ -509,8 +626,10 @@ func (d *Device) destroy() (err error) {
 		for b := range d.buffers {
 			b.Close()
 		}
-		if d.staging != nil {
-			d.staging.destroy(d)
+		for _, s := range []*stagingBuffer{d.staging, d.readback} {
+			if s != nil {
+				s.destroy(d)
+			}
 		}
 		if d.memory != nil {
 			d.memory.destroy()

@@ -16,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -23,7 +25,7 @@ import (
 )
 
 // ErrNoLoader means the Vulkan loader library could not be opened.
-var ErrNoLoader = errors.New("no Vulkan loader (libvulkan.so.1): install one, e.g. `apt-get install libvulkan1 mesa-vulkan-drivers` on Debian, or your GPU vendor's driver")
+var ErrNoLoader = errors.New(noLoaderHelp(runtime.GOOS))
 
 // ErrNoDevice means the loader works but no Vulkan device exists.
 var ErrNoDevice = errors.New("no Vulkan device found: install a GPU driver with Vulkan support, or Mesa's lavapipe (`apt-get install mesa-vulkan-drivers`) to run on the CPU")
@@ -34,23 +36,36 @@ var loader struct {
 }
 
 // LoaderEnv names an environment variable that, when set, is the path of the
-// Vulkan loader library to open instead of libvulkan.so.1.
+// Vulkan loader library to open instead of libvulkan.so.1 (libvulkan.1.dylib
+// or libMoltenVK.dylib on macOS).
 const LoaderEnv = "VKCNN_VULKAN_LIBRARY"
 
-// load opens the Vulkan loader once per process. vulkan-go's own loader
-// dlopens only the unversioned libvulkan.so, which exists only where the -dev
-// package is installed; the shim tries libvulkan.so.1 first.
+// load opens the Vulkan loader once per process, trying loaderNames in
+// order. vulkan-go's own loader dlopens only the unversioned libvulkan.so,
+// which exists only where the -dev package is installed.
 func load() error {
 	loader.once.Do(func() {
-		var name *C.char
-		if lib := os.Getenv(LoaderEnv); lib != "" {
-			name = C.CString(lib)
-			defer C.free(unsafe.Pointer(name))
+		// Set in the C environment too (cgo's os.Setenv does), before the
+		// driver reads it.
+		for k, v := range loaderEnv(runtime.GOOS, os.LookupEnv) {
+			os.Setenv(k, v)
 		}
-		var cerr *C.char
-		proc := C.vkcnn_open_loader(name, &cerr)
+		var (
+			proc  unsafe.Pointer
+			tried []string
+		)
+		for _, lib := range loaderNames(runtime.GOOS, os.Getenv(LoaderEnv)) {
+			name := C.CString(lib)
+			var cerr *C.char
+			proc = C.vkcnn_open_loader(name, &cerr)
+			C.free(unsafe.Pointer(name))
+			if proc != nil {
+				break
+			}
+			tried = append(tried, C.GoString(cerr))
+		}
 		if proc == nil {
-			loader.err = fmt.Errorf("%w (dlopen: %s)", ErrNoLoader, C.GoString(cerr))
+			loader.err = fmt.Errorf("%w (dlopen: %s)", ErrNoLoader, strings.Join(tried, "; "))
 			return
 		}
 		vk.SetGetInstanceProcAddr(proc)

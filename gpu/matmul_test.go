@@ -33,6 +33,7 @@ func TestMatMulKernel(t *testing.T) {
 	}{
 		{"registers", 8, 1, 16, 16, 1, false, true, true},
 		{"shared", 16, 16, 4, 4, 16, true, true, true},
+		{"shared-8x8", 16, 16, 8, 8, 8, true, false, false},
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, v := range variants {
@@ -40,7 +41,11 @@ func TestMatMulKernel(t *testing.T) {
 			m, n, k := s[0], s[1], s[2]
 			t.Run(fmt.Sprintf("%s/%dx%dx%d", v.name, m, n, k), func(t *testing.T) {
 				spec := []uint32{v.wgX, v.wgY, v.tm, v.tn, v.bk, b2u(v.shared), b2u(v.aKFast), b2u(v.bNFast), 0, 0}
-				kern, err := d.NewKernel(code, gpu.KernelDesc{Name: "matmul", Bindings: []gpu.Access{gpu.Read, gpu.Read, gpu.Write}, PushSize: 16, Spec: spec})
+				// a, b, c; the epilogue's bias, counters and mask, the bias
+				// gradient and the split-K partials, which this test leaves
+				// off (bound to a and c, never touched).
+				kern, err := d.NewKernel(code, gpu.KernelDesc{Name: "matmul", PushSize: 36, Spec: spec,
+					Bindings: []gpu.Access{gpu.Read, gpu.Read, gpu.Write, gpu.Read, gpu.Read, gpu.Read, gpu.Write, gpu.Write}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -63,11 +68,12 @@ func TestMatMulKernel(t *testing.T) {
 				defer seq.Close()
 				bm, bn := int(v.wgY*v.tm), int(v.wgX*v.tn)
 				groups := [3]uint32{uint32((n + bn - 1) / bn), uint32((m + bm - 1) / bm), 1}
-				push := make([]byte, 16)
-				for i, w := range []int{m, n, k, k} { // M, N, K, one reduction slice of length K
+				push := make([]byte, 36) // the epilogue's four words stay 0
+				for i, w := range []int{m, n, k, k, n} { // M, N, K, one reduction slice of length K, c's columns
 					binary.LittleEndian.PutUint32(push[4*i:], uint32(w))
 				}
-				if err := seq.Dispatch(kern, groups, push, bufs...); err != nil {
+				bound := append(bufs, bufs[0], bufs[0], bufs[0], bufs[2], bufs[2])
+				if err := seq.Dispatch(kern, groups, push, bound...); err != nil {
 					t.Fatal(err)
 				}
 				if err := seq.Run(1); err != nil {

@@ -2,6 +2,53 @@ package gpu
 
 /*
 #include "shim.h"
+#include <stdlib.h>
+
+// vkcnn_write_descriptor_ranges binds buffers[i] from byte offsets[i], for
+// sizes[i] bytes, to binding i of set: a tensor that is part of a larger
+// buffer (parameters packed for one optimizer dispatch) seen by a shader as
+// if it were the whole. The structures are Vulkan 1.0's
+// VkDescriptorBufferInfo and VkWriteDescriptorSet.
+static int vkcnn_write_descriptor_ranges(void *instance, void *device, uint64_t set, const uint64_t *buffers,
+                                         const uint64_t *offsets, const uint64_t *sizes, uint32_t n) {
+	typedef struct {
+		uint64_t buffer, offset, range;
+	} info_t;
+	typedef struct {
+		uint32_t sType;
+		const void *pNext;
+		uint64_t dstSet;
+		uint32_t dstBinding, dstArrayElement, descriptorCount, descriptorType;
+		const void *pImageInfo;
+		const info_t *pBufferInfo;
+		const void *pTexelBufferView;
+	} write_t;
+	typedef void (*fn_t)(void *, uint32_t, const write_t *, uint32_t, const void *);
+	fn_t fn = (fn_t)vkcnn_proc(instance, "vkUpdateDescriptorSets");
+	if (fn == NULL) {
+		return -3; // VK_ERROR_INITIALIZATION_FAILED
+	}
+	info_t *infos = calloc(n == 0 ? 1 : n, sizeof *infos);
+	write_t *writes = calloc(n == 0 ? 1 : n, sizeof *writes);
+	if (infos == NULL || writes == NULL) {
+		free(infos);
+		free(writes);
+		return -1; // VK_ERROR_OUT_OF_HOST_MEMORY
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		infos[i] = (info_t){buffers[i], offsets[i], sizes[i]};
+		writes[i].sType = 35;         // VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
+		writes[i].dstSet = set;
+		writes[i].dstBinding = i;
+		writes[i].descriptorCount = 1;
+		writes[i].descriptorType = 7; // VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
+		writes[i].pBufferInfo = &infos[i];
+	}
+	fn(device, n, writes, 0, NULL);
+	free(infos);
+	free(writes);
+	return 0;
+}
 */
 import "C"
 
@@ -29,6 +76,11 @@ type Sequence struct {
 	read    map[vk.Buffer]bool
 	ended   bool
 	err     error
+
+	// dispatches and barriers count what one run records, for measuring
+	// what fusion saves (barriers: the hazard barriers between commands,
+	// not the one that opens every recording).
+	dispatches, barriers int
 }
 
 // setsPerPool is how many dispatches one descriptor pool serves.
@@ -112,6 +164,7 @@ func (s *Sequence) use(reads, writes []vk.Buffer) error {
 		if err := check("vkCmdPipelineBarrier", vk.Result(r)); err != nil {
 			return err
 		}
+		s.barriers++
 		clear(s.written)
 		clear(s.read)
 	}
@@ -127,6 +180,37 @@ func (s *Sequence) use(reads, writes []vk.Buffer) error {
 // Dispatch records k over groups workgroups with the given push constants
 // (len must be the kernel's PushSize) and buffers (one per binding).
 func (s *Sequence) Dispatch(k *Kernel, groups [3]uint32, push []byte, buffers ...*Buffer) error {
+	return s.dispatch(k, groups, push, buffers, nil)
+}
+
+// Range is part of a buffer: Size bytes from byte Offset, which must be a
+// multiple of the device's MinStorageBufferAlign.
+type Range struct {
+	Buffer       *Buffer
+	Offset, Size int64
+}
+
+// DispatchRanges is Dispatch with each binding given a part of a buffer,
+// which the kernel sees as if it were the whole. Hazards are still tracked
+// per buffer: a command touching one part waits for a command that wrote
+// another part of the same buffer (never wrong, sometimes a barrier more).
+func (s *Sequence) DispatchRanges(k *Kernel, groups [3]uint32, push []byte, ranges ...Range) error {
+	buffers := make([]*Buffer, len(ranges))
+	for i, r := range ranges {
+		buffers[i] = r.Buffer
+		if r.Buffer == nil {
+			continue // reported by dispatch
+		}
+		align := int64(max(1, s.d.info.MinStorageBufferAlign))
+		if r.Offset < 0 || r.Size <= 0 || r.Offset+r.Size > r.Buffer.size || r.Offset%align != 0 {
+			return s.fail(fmt.Errorf("dispatch %s: binding %d: %d bytes at offset %d of a %d-byte buffer (offsets must be multiples of %d)",
+				k.desc.Name, i, r.Size, r.Offset, r.Buffer.size, align))
+		}
+	}
+	return s.dispatch(k, groups, push, buffers, ranges)
+}
+
+func (s *Sequence) dispatch(k *Kernel, groups [3]uint32, push []byte, buffers []*Buffer, ranges []Range) error {
 	if !s.recording("dispatch " + k.desc.Name) {
 		return s.err
 	}
@@ -153,7 +237,7 @@ func (s *Sequence) Dispatch(k *Kernel, groups [3]uint32, push []byte, buffers ..
 			writes = append(writes, b.handle)
 		}
 	}
-	set, err := s.descriptorSet(k, buffers)
+	set, err := s.descriptorSet(k, buffers, ranges)
 	if err != nil {
 		return s.fail(fmt.Errorf("dispatch %s: %w", k.desc.Name, err))
 	}
@@ -166,10 +250,16 @@ func (s *Sequence) Dispatch(k *Kernel, groups [3]uint32, push []byte, buffers ..
 		vk.CmdPushConstants(s.cb, k.layout, vk.ShaderStageFlags(vk.ShaderStageComputeBit), 0, uint32(len(push)), unsafe.Pointer(&push[0]))
 	}
 	vk.CmdDispatch(s.cb, groups[0], groups[1], groups[2])
+	s.dispatches++
 	return nil
 }
 
-func (s *Sequence) descriptorSet(k *Kernel, buffers []*Buffer) (vk.DescriptorSet, error) {
+// Counts returns how many dispatches and hazard barriers the recording
+// holds: the cost of one run in commands, which bounds a small model's
+// step on a GPU more than its arithmetic does.
+func (s *Sequence) Counts() (dispatches, barriers int) { return s.dispatches, s.barriers }
+
+func (s *Sequence) descriptorSet(k *Kernel, buffers []*Buffer, ranges []Range) (vk.DescriptorSet, error) {
 	if len(buffers) > maxBindings {
 		return nil, fmt.Errorf("%d bindings, at most %d", len(buffers), maxBindings)
 	}
@@ -198,6 +288,18 @@ func (s *Sequence) descriptorSet(k *Kernel, buffers []*Buffer) (vk.DescriptorSet
 	handles := make([]C.uint64_t, len(buffers))
 	for i, b := range buffers {
 		handles[i] = handle(unsafe.Pointer(b.handle))
+	}
+	if ranges != nil {
+		offsets, sizes := make([]C.uint64_t, len(ranges)), make([]C.uint64_t, len(ranges))
+		for i, r := range ranges {
+			offsets[i], sizes[i] = C.uint64_t(r.Offset), C.uint64_t(r.Size)
+		}
+		r := vk.Result(C.vkcnn_write_descriptor_ranges(unsafe.Pointer(s.d.inst.handle), unsafe.Pointer(s.d.handle), handle(unsafe.Pointer(set)),
+			unsafe.SliceData(handles), unsafe.SliceData(offsets), unsafe.SliceData(sizes), C.uint32_t(len(handles))))
+		if r != vk.Success {
+			return nil, check("vkUpdateDescriptorSets", r)
+		}
+		return set, nil
 	}
 	if r := vk.Result(C.vkcnn_write_descriptors(unsafe.Pointer(s.d.inst.handle), unsafe.Pointer(s.d.handle), handle(unsafe.Pointer(set)), unsafe.SliceData(handles), C.uint32_t(len(handles)))); r != vk.Success {
 		return nil, check("vkUpdateDescriptorSets", r)
@@ -236,10 +338,14 @@ func (s *Sequence) Copy(src, dst *Buffer, n int64) error {
 }
 
 // Timestamp records a timestamp once every earlier command has finished and
-// returns its number, for Times after a run.
+// returns its number, for Times after a run. On a queue without timestamps
+// it returns ErrNoTimestamps, and the sequence records on.
 func (s *Sequence) Timestamp() (int, error) {
 	if !s.recording("timestamp") {
 		return 0, s.err
+	}
+	if s.d.info.TimestampValidBits == 0 {
+		return 0, ErrNoTimestamps
 	}
 	if s.queries == vk.NullQueryPool {
 		info := &vk.QueryPoolCreateInfo{
@@ -292,7 +398,8 @@ func (s *Sequence) Run(times int) error {
 }
 
 // Times returns, for the last run, the nanoseconds from timestamp 0 to each
-// timestamp.
+// timestamp: tick differences, modulo the queue's valid timestamp bits,
+// times the device's timestampPeriod.
 func (s *Sequence) Times() ([]float64, error) {
 	if s.timestamps == 0 {
 		return nil, nil
@@ -305,7 +412,7 @@ func (s *Sequence) Times() ([]float64, error) {
 	}
 	ns := make([]float64, len(raw))
 	for i, t := range raw {
-		ns[i] = float64(t-raw[0]) * float64(s.d.info.TimestampPeriod)
+		ns[i] = float64(ticksSince(raw[0], t, s.d.info.TimestampValidBits)) * float64(s.d.info.TimestampPeriod)
 	}
 	return ns, nil
 }

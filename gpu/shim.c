@@ -14,24 +14,20 @@ static PFN_getProc getProc;
 void *vkcnn_proc(void *instance, const char *name) { return getProc == NULL ? NULL : (void *)getProc(instance, name); }
 
 void *vkcnn_open_loader(const char *name, const char **err) {
-	const char *names[] = {name, "libvulkan.so.1", "libvulkan.so"};
 	*err = NULL;
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		if (names[i] == NULL || (name != NULL && i > 0)) {
-			continue; // a library named by the caller is the only one tried
-		}
-		void *lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-		if (lib == NULL) {
-			*err = dlerror();
-			continue;
-		}
-		getProc = (PFN_getProc)dlsym(lib, "vkGetInstanceProcAddr");
-		if (getProc != NULL) {
-			return (void *)getProc;
-		}
-		*err = "libvulkan has no vkGetInstanceProcAddr";
+	void *lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+	if (lib == NULL) {
+		*err = dlerror();
+		return NULL;
 	}
-	return NULL;
+	PFN_getProc proc = (PFN_getProc)dlsym(lib, "vkGetInstanceProcAddr");
+	if (proc == NULL) {
+		*err = "the library has no vkGetInstanceProcAddr";
+		dlclose(lib);
+		return NULL;
+	}
+	getProc = proc;
+	return (void *)getProc;
 }
 
 // Structure layouts from the Vulkan specification (1.1 core and extensions).
@@ -247,7 +243,8 @@ typedef struct {
 	const void *pEnabledFeatures;
 } device_info_t;
 
-int vkcnn_create_device(void *instance, void *physicalDevice, uint32_t family, void **device) {
+int vkcnn_create_device(void *instance, void *physicalDevice, uint32_t family, const char *const *extensions,
+                        uint32_t nExtensions, const void *features, void **device) {
 	typedef int (*fn_t)(void *, const device_info_t *, const void *, void **);
 	fn_t fn = (fn_t)getProc(instance, "vkCreateDevice");
 	if (fn == NULL) {
@@ -265,6 +262,9 @@ int vkcnn_create_device(void *instance, void *physicalDevice, uint32_t family, v
 	info.sType = 3;
 	info.queueCreateInfoCount = 1;
 	info.pQueueCreateInfos = &queue;
+	info.enabledExtensionCount = nExtensions;
+	info.ppEnabledExtensionNames = extensions;
+	info.pEnabledFeatures = features;
 	return fn(physicalDevice, &info, NULL, device);
 }
 

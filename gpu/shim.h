@@ -7,9 +7,9 @@
 
 #include <stdint.h>
 
-// vkcnn_open_loader dlopens name, or when it is NULL libvulkan.so.1 (then
-// libvulkan.so), and returns its vkGetInstanceProcAddr, or NULL with *err
-// set to dlerror's text.
+// vkcnn_open_loader dlopens name and returns its vkGetInstanceProcAddr, or
+// NULL with *err set to dlerror's text. Which names to try, in which order,
+// is the caller's choice (loaderNames in loader.go).
 void *vkcnn_open_loader(const char *name, const char **err);
 
 // vkcnn_proc returns the entry point name of instance (NULL for global
@@ -44,8 +44,11 @@ void vkcnn_messenger_destroy(void *instance, vkcnn_messenger *m);
 // the last call and copies the first error message into buf.
 uint32_t vkcnn_validation_take(vkcnn_messenger *m, char *buf, uint32_t bufLen, uint32_t *warnings);
 
-// vkcnn_create_device creates a device with one queue of family.
-int vkcnn_create_device(void *instance, void *physicalDevice, uint32_t family, void **device);
+// vkcnn_create_device creates a device with one queue of family, the
+// nExtensions device extensions named in extensions and, unless it is NULL,
+// the VkPhysicalDeviceFeatures features.
+int vkcnn_create_device(void *instance, void *physicalDevice, uint32_t family, const char *const *extensions,
+                        uint32_t nExtensions, const void *features, void **device);
 
 // vkcnn_create_compute_pipeline creates a compute pipeline (entry point
 // "main") with specialization constants 0..specCount-1 set to spec's words.
@@ -59,9 +62,10 @@ int vkcnn_create_compute_pipeline(void *instance, void *device, uint64_t cache, 
 // vkCmd* ones VK_SUCCESS, or VK_ERROR_INITIALIZATION_FAILED when the entry
 // point is missing).
 
-// vkcnn_create_instance creates a Vulkan 1.1 instance with the layer and
-// extension when they are not NULL.
-int vkcnn_create_instance(const char *layer, const char *extension, void **instance);
+// vkcnn_create_instance creates a Vulkan 1.1 instance with these layers and
+// extensions and VkInstanceCreateFlags flags.
+int vkcnn_create_instance(const char *const *layers, uint32_t nLayers, const char *const *extensions,
+                          uint32_t nExtensions, uint32_t flags, void **instance);
 
 // vkcnn_has_layer reports whether the instance layer name is installed.
 int vkcnn_has_layer(const char *name);

@@ -13,6 +13,14 @@ import (
 
 // record builds a CIFAR-style planar record of one color with a marker
 // pixel, so a test can find where a given source pixel landed.
+// The layout of Grid's CIFAR-10-sized tiles: 3x zoom.
+const (
+	zoom  = 3
+	tile  = Side * zoom
+	cellW = tile + pad
+	cellH = tile + labelH + pad
+)
+
 func record(base, marker color.RGBA, mx, my int) []byte {
 	rec := make([]byte, RecordSize)
 	const plane = Side * Side

@@ -65,6 +65,9 @@ type boundConv struct {
 	c            *Conv2d
 	x, dx, y, dy backend.Tensor
 	bias, dw, db backend.Tensor
+	// dxFused and dxMask: as boundLinear's.
+	dxFused backend.Tensor
+	dxMask  backend.Epilogue
 }
 
 func (l *boundConv) Out() backend.Tensor  { return l.y }
@@ -78,7 +81,18 @@ func (l *boundConv) Backward(o backend.Ops) {
 	if l.dw != nil {
 		o.Conv2dBackwardWeights(l.x, l.dy, l.dw, l.db, l.c.Stride, l.c.Pad)
 	}
-	if l.dx != nil {
+	switch {
+	case l.dxFused != nil:
+		o.Conv2dBackwardDataEpilogue(l.dy, l.c.Weight.Value, l.dxFused, l.c.Stride, l.c.Pad, l.dxMask)
+	case l.dx != nil:
 		o.Conv2dBackwardData(l.dy, l.c.Weight.Value, l.dx, l.c.Stride, l.c.Pad)
 	}
 }
+
+// The fusion pass's hooks (see gemmLayer).
+
+func (l *boundConv) input() (x, dx backend.Tensor) { return l.x, l.dx }
+func (l *boundConv) forwardTo(o backend.Ops, y backend.Tensor, e backend.Epilogue) {
+	o.Conv2dEpilogue(l.x, l.c.Weight.Value, l.bias, y, l.c.Stride, l.c.Pad, e)
+}
+func (l *boundConv) maskInputGrad(dx backend.Tensor, e backend.Epilogue) { l.dxFused, l.dxMask = dx, e }

@@ -62,12 +62,13 @@ var ttaViews = func() [][]ttaView {
 	}
 }()
 
-// NewEvaluator uploads test records and records evaluation in batches of
-// batch images (0: 1000) with test-time augmentation level tta (see
-// Config.TTA).
+// NewEvaluator uploads test records (a label byte and an image of the
+// model's input shape each, as NewTrainer takes them) and records
+// evaluation in batches of batch images (0: DefaultEvalBatch) with test-time
+// augmentation level tta (see Config.TTA).
 func NewEvaluator(b backend.Backend, m *Model, records []byte, batch, tta int) (*Evaluator, error) {
 	o := &owned{Backend: b}
-	d, err := upload(o, records)
+	d, err := upload(o, m, records)
 	if err != nil {
 		o.free()
 		return nil, err
@@ -121,7 +122,7 @@ func newEvaluator(b backend.Backend, m *Model, d *dataset, batch, tta int) (_ *E
 // drawn in order from the index list idx.
 func (e *Evaluator) record(m *Model, n int, idx []uint32) (p backend.Program, pred backend.Tensor, err error) {
 	b := e.b
-	x, labels, err := batchTensors(b, n)
+	x, labels, err := batchTensors(b, m, n)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -32,6 +32,10 @@ type Mode struct {
 	Ctr backend.Tensor
 	// Seed seeds dropout.
 	Seed uint32
+
+	// unfused records every op on its own (no fused GEMM epilogues, see
+	// fuseChain): the reference the fused recording is tested against.
+	unfused bool
 }
 
 // Bound is a layer bound to tensors of one batch size.

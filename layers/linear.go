@@ -45,32 +45,73 @@ func (l *Linear) Bind(b backend.Backend, x, dx backend.Tensor, m Mode) (Bound, e
 	if err != nil {
 		return nil, fmt.Errorf("%s output: %w", l.Weight.Name, err)
 	}
-	return &boundLinear{l, x, dx, y, dy}, nil
+	return &boundLinear{l: l, x: x, dx: dx, y: y, dy: dy, fused: !m.unfused}, nil
 }
 
 type boundLinear struct {
 	l            *Linear
 	x, dx, y, dy backend.Tensor
+	// fused adds the bias in the forward GEMM's store and takes the bias
+	// gradient from the weight gradient's GEMM.
+	fused bool
+	// dxFused and dxMask, set by the fusion pass, send the input gradient
+	// through the gradient mask of the ReLU (and dropout) before the layer,
+	// straight to the gradient of that ReLU's input.
+	dxFused backend.Tensor
+	dxMask  backend.Epilogue
 }
 
 func (b *boundLinear) Out() backend.Tensor  { return b.y }
 func (b *boundLinear) DOut() backend.Tensor { return b.dy }
 
 func (b *boundLinear) Forward(o backend.Ops) {
-	o.MatMul(b.x, b.l.Weight.Value, b.y, false, true)
-	if b.l.Bias != nil {
+	switch {
+	case b.l.Bias != nil && b.fused:
+		// The bias in the GEMM's store (see fuseChain for the ReLU after).
+		b.forwardTo(o, b.y, backend.Epilogue{})
+	case b.l.Bias != nil:
+		o.MatMul(b.x, b.l.Weight.Value, b.y, false, true)
 		o.AddBias(b.y, b.l.Bias.Value)
+	default:
+		o.MatMul(b.x, b.l.Weight.Value, b.y, false, true)
 	}
 }
 
 func (b *boundLinear) Backward(o backend.Ops) {
-	if dw := b.l.Weight.grad(); dw != nil {
-		o.MatMul(b.dy, b.x, dw, true, false) // dW = dYᵀ·X
-	}
+	dw := b.l.Weight.grad()
+	db := backend.Tensor(nil)
 	if b.l.Bias != nil && b.l.Bias.Trains() {
-		o.BiasGrad(b.dy, b.l.Bias.Grad)
+		db = b.l.Bias.Grad
 	}
-	if b.dx != nil {
+	switch {
+	case dw != nil && db != nil && b.fused:
+		o.MatMulBiasGrad(b.dy, b.x, dw, db, true, false) // dW = dYᵀ·X, db = Σ rows of dY
+	case dw != nil:
+		o.MatMul(b.dy, b.x, dw, true, false)
+		if db != nil {
+			o.BiasGrad(b.dy, db)
+		}
+	case db != nil:
+		o.BiasGrad(b.dy, db)
+	}
+	switch {
+	case b.dxFused != nil:
+		// dX = dY·W through the mask of the activation before the layer.
+		o.MatMulEpilogue(b.dy, b.l.Weight.Value, b.dxFused, false, false, b.dxMask)
+	case b.dx != nil:
 		o.MatMul(b.dy, b.l.Weight.Value, b.dx, false, false) // dX = dY·W
 	}
+}
+
+// The fusion pass's hooks (see gemmLayer).
+
+func (b *boundLinear) input() (x, dx backend.Tensor) { return b.x, b.dx }
+func (b *boundLinear) forwardTo(o backend.Ops, y backend.Tensor, e backend.Epilogue) {
+	if b.l.Bias != nil {
+		e.Bias = b.l.Bias.Value
+	}
+	o.MatMulEpilogue(b.x, b.l.Weight.Value, y, false, true, e)
+}
+func (b *boundLinear) maskInputGrad(dx backend.Tensor, e backend.Epilogue) {
+	b.dxFused, b.dxMask = dx, e
 }

@@ -15,6 +15,39 @@ type Model struct {
 	// Mean and Std, when set (one per input channel), normalize the
 	// pixels, scaled to [0,1], before the first layer: (v-Mean)/Std.
 	Mean, Std []float32
+	// Input is the shape [C,H,W] of the images the model was built for:
+	// it sizes the trainer's and evaluator's batches and their records
+	// (1+C·H·W bytes). nil means CIFAR-10's [3,32,32].
+	Input []int
+
+	// packs hold the trainable parameters' values, gradients and momenta,
+	// each kind in one storage per pack, so that one optimizer dispatch
+	// updates them all (see Alloc).
+	packs []*paramPack
+	// unfused binds every op on its own (see Mode.unfused) and allocates
+	// every parameter alone, updated by SGD ops of its own: the reference
+	// recording the fused and packed one is tested against.
+	unfused bool
+}
+
+// InputShape returns the image shape the model takes: Input, or
+// CIFAR-10's 3x32x32 when Input is nil.
+func (m *Model) InputShape() (c, h, w int) {
+	if len(m.Input) == 3 {
+		return m.Input[0], m.Input[1], m.Input[2]
+	}
+	return 3, backend.ImageSide, backend.ImageSide
+}
+
+// checkInput reports an Input that is not three positive sizes.
+func (m *Model) checkInput() error {
+	if m.Input == nil {
+		return nil
+	}
+	if len(m.Input) != 3 || m.Input[0] < 1 || m.Input[1] < 1 || m.Input[2] < 1 {
+		return fmt.Errorf("model input %v: want [C,H,W], each at least 1", m.Input)
+	}
+	return nil
 }
 
 // Seed is the network of the PyTorch CIFAR-10 tutorial vkcnn starts from:
@@ -24,9 +57,10 @@ type Model struct {
 func Seed() *Model { return CNN(32, 32, 512) }
 
 // CNN is the seed network's shape with other widths: c1 and c2 channels in
-// the two convolutions, hidden units in fc3. Small widths make quick tests.
+// the two convolutions, hidden units in fc3, for CIFAR-10's 3x32x32 images
+// and 10 classes. Small widths make quick tests.
 func CNN(c1, c2, hidden int) *Model {
-	return &Model{Layers: []Layer{
+	return &Model{Input: []int{3, backend.ImageSide, backend.ImageSide}, Layers: []Layer{
 		NewConv2d("conv1", 3, c1, 3, 1, 1), ReLU{}, &Dropout{P: 0.3, Stream: 1},
 		NewConv2d("conv2", c1, c2, 3, 1, 1), ReLU{}, MaxPool2d{Kernel: 2, Stride: 2},
 		Flatten{},
@@ -51,9 +85,21 @@ func (m *Model) Trainable() []*Param {
 }
 
 // Alloc creates every parameter's tensors on b (values undefined until Init
-// or SetWeights; momentum zero).
+// or SetWeights; momentum zero). The trainable parameters' values,
+// gradients and momenta are parts of packs (backend.Backend.Pack), so that
+// the optimizer updates all of them in one op.
 func (m *Model) Alloc(b backend.Backend) error {
+	packed := map[*Param]bool{}
+	if !m.unfused {
+		var err error
+		if packed, err = m.allocPacks(b); err != nil {
+			return err
+		}
+	}
 	for _, p := range m.Params() {
+		if packed[p] {
+			continue
+		}
 		if err := p.alloc(b); err != nil {
 			return err
 		}
@@ -159,11 +205,18 @@ func (m *Model) advance(steps int) {
 // normalization is the gather's normalization of the model's input.
 func (m *Model) normalization() (backend.GatherParams, error) {
 	var g backend.GatherParams
+	if err := m.checkInput(); err != nil {
+		return g, err
+	}
 	if len(m.Std) == 0 {
 		return g, nil
 	}
-	if len(m.Mean) != 3 || len(m.Std) != 3 {
-		return g, fmt.Errorf("normalization with %d means and %d deviations: the data has 3 channels", len(m.Mean), len(m.Std))
+	c, _, _ := m.InputShape()
+	if len(m.Mean) != c || len(m.Std) != c {
+		return g, fmt.Errorf("normalization with %d means and %d deviations: the data has %d channels", len(m.Mean), len(m.Std), c)
+	}
+	if c > backend.MaxGatherChannels {
+		return g, fmt.Errorf("normalization of %d channels: at most %d are supported", c, backend.MaxGatherChannels)
 	}
 	copy(g.Mean[:], m.Mean)
 	copy(g.Std[:], m.Std)
@@ -172,7 +225,7 @@ func (m *Model) normalization() (backend.GatherParams, error) {
 
 // bind binds the model to input x; dropout draws with seed and the step in ctr.
 func (m *Model) bind(b backend.Backend, x backend.Tensor, train bool, ctr backend.Tensor, seed uint32) (chain, error) {
-	c, err := bindChain(b, m.Layers, x, nil, Mode{Train: train, Ctr: ctr, Seed: seed})
+	c, err := bindChain(b, m.Layers, x, nil, Mode{Train: train, Ctr: ctr, Seed: seed, unfused: m.unfused})
 	if err != nil {
 		return nil, err
 	}
@@ -188,6 +241,9 @@ func (m *Model) bind(b backend.Backend, x backend.Tensor, train bool, ctr backen
 func (m *Model) Logits(b backend.Backend, pixels []float32, n, c, h, w int) ([]float32, error) {
 	if len(pixels) != n*c*h*w {
 		return nil, fmt.Errorf("%d pixel values for %d images of %dx%dx%d", len(pixels), n, c, h, w)
+	}
+	if mc, mh, mw := m.InputShape(); m.Input != nil && (c != mc || h != mh || w != mw) {
+		return nil, fmt.Errorf("images of %dx%dx%d for a model built for %dx%dx%d", c, h, w, mc, mh, mw)
 	}
 	if len(m.Std) > 0 {
 		if len(m.Mean) != c || len(m.Std) != c {

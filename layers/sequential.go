@@ -52,7 +52,10 @@ func bindChain(b backend.Backend, ls []Layer, x, dx backend.Tensor, m Mode) (cha
 		c = append(c, bl)
 		in, din = bl.Out(), bl.DOut()
 	}
-	return c, nil
+	if m.unfused {
+		return c, nil
+	}
+	return fuseChain(c), nil
 }
 
 // describe names a layer for messages: the module its parameters share

@@ -31,25 +31,33 @@ type Trainer struct {
 	total       int    // steps of the whole run (0: no limit)
 	flips       []bool // epoch 0's mirror decision per image (AlternatingFlip)
 	look        *lookahead
+	batch       backend.Tensor // the full batches' input, for Batch
 
 	// Step counts the training steps taken so far; it seeds dropout and
 	// augmentation, so a resumed run continues with the same draws.
 	Step uint64
 }
 
-// dataset is a set of CIFAR-10 records on the device.
+// dataset is a set of records on the device: a label byte, then an image
+// of the model's input shape.
 type dataset struct {
 	records backend.Tensor
 	n       int
 	labels  []uint8
 }
 
-func upload(b backend.Backend, raw []byte) (*dataset, error) {
-	n := len(raw) / backend.RecordSize
-	if n == 0 || len(raw)%backend.RecordSize != 0 {
-		return nil, fmt.Errorf("%d bytes are not whole CIFAR-10 records of %d bytes", len(raw), backend.RecordSize)
+// upload puts raw records of m's input shape on b.
+func upload(b backend.Backend, m *Model, raw []byte) (*dataset, error) {
+	if err := m.checkInput(); err != nil {
+		return nil, err
 	}
-	t, err := b.NewTensor(backend.U8, n, backend.RecordSize)
+	c, h, w := m.InputShape()
+	size := 1 + c*h*w
+	n := len(raw) / size
+	if n == 0 || len(raw)%size != 0 {
+		return nil, fmt.Errorf("%d bytes are not whole records of %d bytes (a label byte and a %dx%dx%d image, the model's input)", len(raw), size, c, h, w)
+	}
+	t, err := b.NewTensor(backend.U8, n, size)
 	if err != nil {
 		return nil, fmt.Errorf("%d records: %w", n, err)
 	}
@@ -58,13 +66,15 @@ func upload(b backend.Backend, raw []byte) (*dataset, error) {
 	}
 	labels := make([]uint8, n)
 	for i := range labels {
-		labels[i] = raw[i*backend.RecordSize]
+		labels[i] = raw[i*size]
 	}
 	return &dataset{records: t, n: n, labels: labels}, nil
 }
 
-// NewTrainer uploads the records (raw CIFAR-10 binary records) and records
-// the training step. The model's parameters must be allocated on b.
+// NewTrainer uploads the records and records the training step. A record
+// is a label byte and then an image of the model's input shape
+// (Model.InputShape), channel-major: CIFAR-10's binary records for a model
+// built for 3x32x32. The model's parameters must be allocated on b.
 func NewTrainer(b backend.Backend, m *Model, c Config, train, test []byte) (_ *Trainer, err error) {
 	if err := c.check(); err != nil {
 		return nil, err
@@ -75,10 +85,10 @@ func NewTrainer(b backend.Backend, m *Model, c Config, train, test []byte) (_ *T
 			t.Close()
 		}
 	}()
-	if t.train, err = upload(t.b, train); err != nil {
+	if t.train, err = upload(t.b, m, train); err != nil {
 		return nil, fmt.Errorf("training set: %w", err)
 	}
-	if t.test, err = upload(t.b, test); err != nil {
+	if t.test, err = upload(t.b, m, test); err != nil {
 		return nil, fmt.Errorf("test set: %w", err)
 	}
 	if t.c.BatchSize > t.train.n {
@@ -197,9 +207,12 @@ func (t *Trainer) gatherParams() (backend.GatherParams, error) {
 // recordStep records gather → forward → loss → backward → SGD → Step for a
 // batch of n images drawn from indices.
 func (t *Trainer) recordStep(n int, indices backend.Tensor, sgd map[*Param]backend.SGDParams) (backend.Program, error) {
-	x, labels, err := batchTensors(t.b, n)
+	x, labels, err := batchTensors(t.b, t.m, n)
 	if err != nil {
 		return nil, err
+	}
+	if indices == t.indices {
+		t.batch = x
 	}
 	nt, err := t.m.bind(t.b, x, true, t.tally.ctr, uint32(t.c.Seed))
 	if err != nil {
@@ -214,10 +227,7 @@ func (t *Trainer) recordStep(n int, indices backend.Tensor, sgd map[*Param]backe
 	nt.Forward(p)
 	p.SoftmaxCrossEntropy(nt.Out(), labels, nt.DOut(), t.tally.loss, t.tally.correct, t.c.Loss)
 	nt.Backward(p)
-	for _, prm := range t.m.Trainable() {
-		p.SGD(prm.Value, prm.Grad, prm.Momentum, sgd[prm])
-	}
-	p.Step(t.tally.ctr)
+	t.m.recordUpdate(p, sgd, t.tally.ctr) // SGD on every parameter, then Step
 	if err := p.Err(); err != nil {
 		p.Close()
 		return nil, fmt.Errorf("recording the training step (batch %d): %w", n, err)
@@ -225,8 +235,11 @@ func (t *Trainer) recordStep(n int, indices backend.Tensor, sgd map[*Param]backe
 	return p, nil
 }
 
-func batchTensors(b backend.Backend, n int) (x, labels backend.Tensor, err error) {
-	if x, err = b.NewTensor(backend.F32, n, 3, backend.ImageSide, backend.ImageSide); err != nil {
+// batchTensors allocates a batch of n images of m's input shape and their
+// labels.
+func batchTensors(b backend.Backend, m *Model, n int) (x, labels backend.Tensor, err error) {
+	c, h, w := m.InputShape()
+	if x, err = b.NewTensor(backend.F32, n, c, h, w); err != nil {
 		return nil, nil, fmt.Errorf("batch of %d images: %w", n, err)
 	}
 	labels, err = b.NewTensor(backend.U32, n)

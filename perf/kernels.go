@@ -99,8 +99,10 @@ func Kernels(batches []int, large Large) []Kernel {
 		ks = append(ks, batchNormKernels(n)...)
 		ks = append(ks, arithKernels(n)...)
 		ks = append(ks, avgPoolKernels(n)...)
+		// The fused ops the step records in place of some of the above.
+		ks = append(ks, fusedKernels(n)...)
 	}
-	ks = append(ks, SGD("fc3.weight", hidden, fc3In), ScheduledSGD("fc3.weight", hidden, fc3In))
+	ks = append(ks, SGD("fc3.weight", hidden, fc3In), ScheduledSGD("fc3.weight", hidden, fc3In), PackedSGD())
 	ks = append(ks, airbenchKernels(batches)...)
 	first := len(ks)
 	switch large {

@@ -25,7 +25,7 @@ func airbenchKernels(batches []int) []Kernel {
 func GatherReflect(n int) Kernel {
 	k := Gather(n)
 	k.Name, k.Shape = "gather.reflect-indexflip", k.Shape+", reflect pad 2, index flips"
-	o := backend.GatherParams{Mean: [3]float32{0.4914, 0.4822, 0.4465}, Std: [3]float32{0.2470, 0.2435, 0.2616},
+	o := backend.GatherParams{Mean: [4]float32{0.4914, 0.4822, 0.4465}, Std: [4]float32{0.2470, 0.2435, 0.2616},
 		Pad: 2, Reflect: true, IndexFlip: true, Seed: 1}
 	k.setup = func(a *arena) (func(backend.Ops), error) {
 		r := gatherRecords * n

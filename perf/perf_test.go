@@ -244,7 +244,30 @@ func TestPerfTrain(t *testing.T) {
 	if train.What != "train" || eval.What != "eval" {
 		t.Errorf("what: %s, %s", train.What, eval.What)
 	}
+	if train.DispatchesPerStep != 0 || train.BarriersPerStep != 0 {
+		t.Errorf("the CPU reference counts %d dispatches and %d barriers per step, want none", train.DispatchesPerStep, train.BarriersPerStep)
+	}
 	if _, _, err := Train(b, SeedNet, 0, 8, 1); err == nil {
 		t.Error("batch 0 returned no error")
+	}
+}
+
+// TestPerfTrainCommands: on Vulkan the training rows say how many
+// dispatches and barriers a step records (the seed's: at most 30 since
+// fusion), the evaluation rows nothing.
+func TestPerfTrainCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains on the Vulkan device")
+	}
+	b := vulkanBackend(t)
+	train, eval, err := Train(b, SeedNet, 4, 4, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if train.DispatchesPerStep < 10 || train.DispatchesPerStep > 30 || train.BarriersPerStep < 1 || train.BarriersPerStep >= train.DispatchesPerStep {
+		t.Errorf("training: %d dispatches, %d barriers per step", train.DispatchesPerStep, train.BarriersPerStep)
+	}
+	if eval.DispatchesPerStep != 0 {
+		t.Errorf("evaluation: %d dispatches per step, want 0 (not reported)", eval.DispatchesPerStep)
 	}
 }

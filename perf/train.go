@@ -29,6 +29,12 @@ type Throughput struct {
 	// PeakMemory is the most device memory the backend held at once, in
 	// bytes, where the backend tracks it (Vulkan devices; 0 elsewhere).
 	PeakMemory int64 `json:"peak_memory_bytes,omitempty"`
+	// DispatchesPerStep and BarriersPerStep are the compute dispatches and
+	// hazard barriers one recorded training step holds (training rows of a
+	// Vulkan device; 0 elsewhere): on a GPU, a small model's step costs
+	// about as much per dispatch and barrier as per FLOP.
+	DispatchesPerStep int `json:"dispatches_per_step,omitempty"`
+	BarriersPerStep   int `json:"barriers_per_step,omitempty"`
 }
 
 // memoryPeaker is a backend that tracks its device memory.
@@ -81,6 +87,7 @@ func Train(b backend.Backend, net Net, batch, images int, seed uint64) (train, e
 	base := Throughput{Backend: b.Name(), DeviceType: DeviceType(b), Batch: batch, Arch: net.Name}
 	train, eval = base, base
 	train.What, train.Images, train.Seconds = "train", res.Images, res.Seconds
+	train.DispatchesPerStep, train.BarriersPerStep, _ = t.StepCommands()
 	train.ImagesPerSecond = float64(res.Images) / res.Seconds
 
 	if _, _, _, err := t.Evaluate(); err != nil {

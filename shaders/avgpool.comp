@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // Average-pool forward, one invocation per output element: y = the window's
 // sum, added in row-major order, times scale (1/kernel², rounded once on the
 // host). The CPU sums in the same order and multiplies by the same float, and
@@ -22,18 +23,7 @@ layout(push_constant) uniform Push {
 	uint ohwMul, ohwShift, owMul, owShift; // fastDiv by OH*OW and OW
 } p;
 
-// fastDiv is x / d for x < 2^31 by a multiply-high and a shift, from the
-// multiplier and shift that the host computes for d (fastDiv in
-// backend/vulkan; gemmDiv in gemm.glsl is the same): integer division by a
-// push constant is a long sequence on GPUs and is scalarized on lavapipe,
-// where this made the backward pass about twice as fast. Exact here: a
-// tensor one buffer holds has fewer than 2^31 elements. mul 0 stands for
-// d = 1 (a 1x1 output plane, a 1-wide input).
-uint fastDiv(uint x, uint mul, uint shift) {
-	uint hi, lo;
-	umulExtended(x, mul, hi, lo);
-	return mul == 0u ? x : hi >> shift;
-}
+#include "fastdiv.glsl"
 
 void main() {
 	uint ohw = p.oh * p.ow;

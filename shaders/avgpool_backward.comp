@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // Average-pool backward as a gather: one invocation per dx element sums dy
 // over the windows that contain it and multiplies by scale (1/kernel²). No
 // two invocations write the same element, so there are no atomics, and the
@@ -23,18 +24,7 @@ layout(push_constant) uniform Push {
 	uint hwMul, hwShift, wMul, wShift; // fastDiv by H*W and W
 } p;
 
-// fastDiv is x / d for x < 2^31 by a multiply-high and a shift, from the
-// multiplier and shift that the host computes for d (fastDiv in
-// backend/vulkan; gemmDiv in gemm.glsl is the same): integer division by a
-// push constant is a long sequence on GPUs and is scalarized on lavapipe,
-// where this made the backward pass about twice as fast. Exact here: a
-// tensor one buffer holds has fewer than 2^31 elements. mul 0 stands for
-// d = 1 (a 1x1 output plane, a 1-wide input).
-uint fastDiv(uint x, uint mul, uint shift) {
-	uint hi, lo;
-	umulExtended(x, mul, hi, lo);
-	return mul == 0u ? x : hi >> shift;
-}
+#include "fastdiv.glsl"
 
 void main() {
 	uint hw = p.h * p.w, ohw = p.oh * p.ow;

@@ -4,7 +4,7 @@
 // order, then a fixed halving tree adds the WY partial sums. The order of
 // every addition is fixed by the shape, so runs are bit-identical (no float
 // atomics).
-layout(local_size_x_id = 0, local_size_y_id = 1) in; // WX columns x WY row slices (a power of two)
+layout(local_size_x_id = 0, local_size_y_id = 1) in; // WX columns x WY row slices (a power of two), WX*WY <= MAX_WG
 
 layout(std430, set = 0, binding = 0) readonly buffer DY { float dy[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer DB { float db[]; };
@@ -16,7 +16,11 @@ layout(push_constant) uniform Push {
 const uint WX = gl_WorkGroupSize.x;
 const uint WY = gl_WorkGroupSize.y;
 
-shared float partial[WX * WY];
+// The partial sums' array has a fixed size, the largest workgroup the host
+// asks for: one sized by specialization constants fails in MoltenVK before
+// 1.4 (Metal cannot size a threadgroup array by a function constant).
+const uint MAX_WG = 256u;
+shared float partial[MAX_WG];
 
 void main() {
 	uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y;

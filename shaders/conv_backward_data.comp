@@ -5,12 +5,19 @@
 // inside dy (likewise ow). GEMM rows are the input channels (M = C), columns
 // the input pixels of the batch (N = batch*H*W), the reduction runs over
 // K*R*S. Each dx element is written once: no atomics, no scatter.
+// backend.Epilogue (epilogue.glsl: the gradient mask of the ReLU and dropout
+// before the layer) is applied as each element is stored.
+#extension GL_GOOGLE_include_directive : require
 
 layout(constant_id = 8) const uint STRIDE = 1;
 
 layout(std430, set = 0, binding = 0) readonly buffer DY { float dy[]; };
 layout(std430, set = 0, binding = 1) readonly buffer Wt { float w[]; };
-layout(std430, set = 0, binding = 2) writeonly buffer DX { float dx[]; };
+layout(std430, set = 0, binding = 2) writeonly buffer DX { uint dx[]; };
+// 3, 4, 5: the epilogue's
+
+#define EPI_BINDING 3
+#include "epilogue.glsl"
 
 layout(push_constant) uniform Push {
 	uint M, N, K, kSplit; // GEMM: channels, batch*H*W, filters*R*S, K
@@ -18,6 +25,7 @@ layout(push_constant) uniform Push {
 	int pad;
 	uint hwMul, hwShift, wMul, wShift; // division by H*W and W
 	uint rsMul, rsShift, sMul, sShift; // division by R*S and S
+	EPILOGUE_PUSH
 } p;
 
 #define GEMM_M p.M
@@ -79,11 +87,13 @@ float gemmB(GemmCursor c, GemmCol col) {
 }
 
 void gemmStore(uint m, uint n, GemmRow r, GemmCol col, uint split, float v) {
-	dx[col.dx + m * p.H * p.W] = v;
+	uint i = col.dx + m * p.H * p.W;
+	dx[i] = epilogue(v, i, 0.0);
 }
 
 #include "gemm.glsl"
 
 void main() {
+	EPILOGUE_BEGIN();
 	gemmMain();
 }

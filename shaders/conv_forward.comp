@@ -4,6 +4,9 @@
 // outside the image. GEMM rows are the filters (M = K), columns the output
 // pixels of the whole batch (N = batch*OH*OW, contiguous in y within an
 // image), the reduction runs over C*R*S; the im2col matrix is never built.
+// backend.Epilogue (epilogue.glsl: the ReLU and dropout after the layer) is
+// applied as each output is stored.
+#extension GL_GOOGLE_include_directive : require
 
 layout(constant_id = 8) const uint STRIDE = 1;
 layout(constant_id = 9) const bool HAS_BIAS = true;
@@ -11,7 +14,11 @@ layout(constant_id = 9) const bool HAS_BIAS = true;
 layout(std430, set = 0, binding = 0) readonly buffer X { float x[]; };
 layout(std430, set = 0, binding = 1) readonly buffer Wt { float w[]; };
 layout(std430, set = 0, binding = 2) readonly buffer Bias { float bias[]; };
-layout(std430, set = 0, binding = 3) writeonly buffer Y { float y[]; };
+layout(std430, set = 0, binding = 3) writeonly buffer Y { uint y[]; };
+// 4, 5, 6: the epilogue's
+
+#define EPI_BINDING 4
+#include "epilogue.glsl"
 
 layout(push_constant) uniform Push {
 	uint M, N, K, kSplit; // GEMM: filters, batch*OH*OW, C*R*S, K
@@ -19,6 +26,7 @@ layout(push_constant) uniform Push {
 	int pad;
 	uint ohowMul, ohowShift, owMul, owShift; // division by OH*OW and OW
 	uint rsMul, rsShift, sMul, sShift;       // division by R*S and S
+	EPILOGUE_PUSH
 } p;
 
 #define GEMM_M p.M
@@ -79,11 +87,16 @@ float gemmB(GemmCursor c, GemmCol col) {
 }
 
 void gemmStore(uint m, uint n, GemmRow r, GemmCol col, uint split, float v) {
-	y[col.y + m * p.OHOW] = v + r.bias;
+	// precise: the bias add rounds on its own in every variant of the
+	// shader, so the fused and unfused convolutions agree to the bit.
+	precise float s = v + r.bias;
+	uint i = col.y + m * p.OHOW;
+	y[i] = epilogue(s, i, 0.0);
 }
 
 #include "gemm.glsl"
 
 void main() {
+	EPILOGUE_BEGIN();
 	gemmMain();
 }

@@ -1,14 +1,22 @@
 #version 450
-// Gather builds a training batch from raw CIFAR-10 records on the device:
-// workgroup g takes images g, g+groups, ...; its invocations first fill a
-// 3x256 lookup table of what each byte value of each channel becomes (scale,
-// then normalize), then write the image's 3072 outputs in order, so
-// neighbouring invocations read neighbouring bytes and write neighbouring
-// floats.
+// Gather builds a training batch from raw records on the device: workgroup g
+// takes images g, g+groups, ...; its invocations first fill a table of what
+// each byte value of each channel becomes (scale, then normalize), then
+// write the image's C*H*W outputs in order, so neighbouring invocations read
+// neighbouring bytes and write neighbouring floats.
+//
+// The image shape (channels, height, width) is specialization constants:
+// a run gathers one or two shapes, and constant divisors let the compiler
+// turn the per-pixel divisions into multiplies. A record is a label byte
+// and then the image's planes, 1+C*H*W bytes, so records start at any byte
+// offset (CIFAR-10's 3073, MNIST's 785).
 //
 // The table is computed with divRN, the exact division, and `precise` scale
 // and subtract, so the batch is bit-identical to the CPU's (which folds the
-// same arithmetic into the same table).
+// same arithmetic into the same table). Whether a channel is normalized is
+// decided on the bits of its std (+0 and -0 mean no), not by comparing it
+// with 0.0: a driver that flushes subnormals would take a subnormal std for
+// zero, where the CPU divides by it.
 //
 // The records may be split over up to 4 buffers (shards) of shardRows whole
 // records each, because one binding cannot address more than the device's
@@ -30,7 +38,7 @@
 // index-list entry (its record index the other 31 bits), or with fixedView the
 // push constants give all three. Padded pixels are zero, or with reflect the
 // image reflected PyTorch's way (edge not repeated); the host keeps pad below
-// the side then, so one reflection always lands inside.
+// the shorter side then, so one reflection always lands inside.
 #extension GL_GOOGLE_include_directive : require
 layout(local_size_x_id = 0) in;
 
@@ -45,6 +53,10 @@ layout(std430, set = 0, binding = 5) readonly buffer Ctr { uint ctr[]; };
 layout(std430, set = 0, binding = 6) writeonly buffer X { uint x[]; }; // float bits
 layout(std430, set = 0, binding = 7) writeonly buffer Labels { uint labels[]; };
 
+layout(constant_id = 1) const uint channels = 3u; // at most 4
+layout(constant_id = 2) const uint height = 32u;
+layout(constant_id = 3) const uint width = 32u;
+
 layout(push_constant) uniform Push {
 	uint n;    // images in the batch
 	uint nidx; // length of the index list
@@ -53,8 +65,8 @@ layout(push_constant) uniform Push {
 	uint flip;
 	uint seed;
 	float scale; // float32(1/255), the CPU's constant
-	float mean0, mean1, mean2;
-	float std0, std1, std2; // 0: no normalization of that channel
+	float mean[4];
+	float std[4]; // +0 or -0: no normalization of that channel
 	uint shardRows; // records a shard (nrec when there is one buffer)
 	uint reflect;   // reflect padding instead of zeros
 	uint indexFlip; // mirror = bit 31 of the entry, record = the other bits
@@ -62,20 +74,20 @@ layout(push_constant) uniform Push {
 	uint fixedDX, fixedDY, fixedMirror;
 } p;
 
-const uint side = 32u;
-const uint plane = side * side;
-const uint image = 3u * plane;
+const uint plane = height * width;
+const uint image = channels * plane;
 const uint recordSize = image + 1u;
 
-shared uint lut[3 * 256];
+shared uint lut[4 * 256];
 
 // reflected maps a coordinate u of the padded image, in the image's frame
-// and wrapped to uint when negative, to the image row or column that
-// PyTorch's 'reflect' padding reads there: -1 reads 1, 32 reads 30. With pad
-// below the side, u lies in [-31, 62], where one reflection is enough.
-uint reflected(uint u) {
+// and wrapped to uint when negative, to the row or column of an image of
+// size pixels that PyTorch's 'reflect' padding reads there: -1 reads 1,
+// size reads size-2. With pad below the size, u lies in
+// [-(size-1), 2*(size-1)], where one reflection is enough.
+uint reflected(uint u, uint size) {
 	int a = abs(int(u));
-	return uint(int(side - 1u) - abs(int(side - 1u) - a));
+	return uint(int(size - 1u) - abs(int(size - 1u) - a));
 }
 
 // byteAt is byte i of shard s. s is the same across the workgroup (one
@@ -97,13 +109,12 @@ uint byteAt(uint s, uint i) {
 void main() {
 	uint t = gl_LocalInvocationID.x;
 	uint size = gl_WorkGroupSize.x;
-	for (uint k = t; k < 3u * 256u; k += size) {
+	for (uint k = t; k < channels * 256u; k += size) {
 		uint c = k >> 8u;
-		float mean = c == 0u ? p.mean0 : c == 1u ? p.mean1 : p.mean2;
-		float sd = c == 0u ? p.std0 : c == 1u ? p.std1 : p.std2;
+		float sd = p.std[c];
 		precise float f = float(k & 255u) * p.scale;
-		if (sd != 0.0) {
-			precise float d = f - mean;
+		if ((floatBitsToUint(sd) & 0x7fffffffu) != 0u) {
+			precise float d = f - p.mean[c];
 			lut[k] = divRN(floatBitsToUint(d), floatBitsToUint(sd));
 		} else {
 			lut[k] = floatBitsToUint(f);
@@ -141,17 +152,18 @@ void main() {
 			}
 		}
 		for (uint k = t; k < image; k += size) {
-			uint c = k / plane, yy = (k / side) % side, xx = k % side;
-			uint sx = mirror ? side - 1u - xx : xx;
-			// Source pixel (iy, ix), unsigned: a negative one wraps past side.
+			uint c = k / plane, yy = (k / width) % height, xx = k % width;
+			uint sx = mirror ? width - 1u - xx : xx;
+			// Source pixel (iy, ix), unsigned: a negative one wraps past the
+			// image.
 			uint iy = yy + dy - p.pad, ix = sx + dx - p.pad;
 			if (p.reflect != 0u) {
-				iy = reflected(iy);
-				ix = reflected(ix);
+				iy = reflected(iy, height);
+				ix = reflected(ix, width);
 			}
 			uint v = 0u;
-			if (valid && iy < side && ix < side) {
-				v = byteAt(shard, base + 1u + c * plane + iy * side + ix);
+			if (valid && iy < height && ix < width) {
+				v = byteAt(shard, base + 1u + c * plane + iy * width + ix);
 			}
 			x[img * image + k] = valid ? lut[c * 256u + v] : 0u;
 		}

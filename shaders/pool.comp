@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // Max-pool forward, one invocation per output element: y = the window's max,
 // argmax = its index h*W+w in the input plane, the first max in row-major
 // window order (strict > keeps the earlier of equal values), as the CPU does.
@@ -6,7 +7,8 @@
 // reads are stride apart and share cache lines.
 //
 // Kernel and stride are specialization constants: a network has one or two
-// pools, and constant window loops unroll and divide by shifts.
+// pools, and constant window loops unroll and divide by shifts. The
+// divisions by the plane's shape use fastDiv.
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint kernel = 2;
 layout(constant_id = 2) const uint stride = 2;
@@ -18,14 +20,17 @@ layout(std430, set = 0, binding = 2) writeonly buffer A { uint argmax[]; };
 layout(push_constant) uniform Push {
 	uint n; // outputs: N*C*OH*OW
 	uint h, w, oh, ow;
+	uint ohwMul, ohwShift, owMul, owShift; // fastDiv by OH*OW and OW
 } p;
+
+#include "fastdiv.glsl"
 
 void main() {
 	uint ohw = p.oh * p.ow;
 	uint step = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
 	for (uint i = gl_GlobalInvocationID.x; i < p.n; i += step) {
-		uint plane = i / ohw, q = i - plane * ohw;
-		uint oy = q / p.ow, ox = q - oy * p.ow;
+		uint plane = fastDiv(i, p.ohwMul, p.ohwShift), q = i - plane * ohw;
+		uint oy = fastDiv(q, p.owMul, p.owShift), ox = q - oy * p.ow;
 		uint base = plane * p.h * p.w;
 		uint origin = oy * stride * p.w + ox * stride;
 		uint arg = origin;

@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // Max-pool backward as a gather: one invocation per dx element sums dy over
 // the windows that contain it and chose it as their max. No two invocations
 // write the same element, so there are no atomics, and the sum runs over the
@@ -7,7 +8,8 @@
 // no element and is ignored (the CPU reports it as an error).
 //
 // Kernel and stride are specialization constants, as in pool.comp: the
-// window bounds then divide by a constant.
+// window bounds then divide by a constant. The divisions by the plane's
+// shape use fastDiv.
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint kernel = 2;
 layout(constant_id = 2) const uint stride = 2;
@@ -19,14 +21,17 @@ layout(std430, set = 0, binding = 2) writeonly buffer DX { float dx[]; };
 layout(push_constant) uniform Push {
 	uint n; // inputs: N*C*H*W
 	uint h, w, oh, ow;
+	uint hwMul, hwShift, wMul, wShift; // fastDiv by H*W and W
 } p;
+
+#include "fastdiv.glsl"
 
 void main() {
 	uint hw = p.h * p.w, ohw = p.oh * p.ow;
 	uint step = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
 	for (uint i = gl_GlobalInvocationID.x; i < p.n; i += step) {
-		uint plane = i / hw, at = i - plane * hw;
-		uint y = at / p.w, x = at - y * p.w;
+		uint plane = fastDiv(i, p.hwMul, p.hwShift), at = i - plane * hw;
+		uint y = fastDiv(at, p.wMul, p.wShift), x = at - y * p.w;
 		// Windows r cover rows [r*stride, r*stride+kernel): those with
 		// y-kernel < r*stride <= y, clipped to the output.
 		uint r0 = y + 1u > kernel ? (y + 1u - kernel + stride - 1u) / stride : 0u;

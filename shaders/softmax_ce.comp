@@ -34,8 +34,12 @@ layout(push_constant) uniform Push {
 	float hit; // on + off, the label's target, rounded once on the host
 } p;
 
-shared float partLoss[gl_WorkGroupSize.x];
-shared uint partHits[gl_WorkGroupSize.x];
+// Fixed sizes, the largest workgroup the host asks for: arrays sized by the
+// specialized workgroup size fail in MoltenVK before 1.4 (Metal cannot size
+// a threadgroup array by a function constant).
+const uint MAX_WG = 256u;
+shared float partLoss[MAX_WG];
+shared uint partHits[MAX_WG];
 
 void main() {
 	uint t = gl_LocalInvocationID.x;

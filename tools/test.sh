@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs vkcnn's tests as CI does: installs what is missing (Mesa's lavapipe
-# Vulkan driver, the Khronos validation layer, glslc, PyTorch), then go vet and go test
-# with Vulkan validation on (synchronization validation included), so any
-# validation error fails a test. Extra arguments go to go test.
+# Vulkan driver, the Khronos validation layer, glslc, PyTorch, Chromium for its
+# SwiftShader Vulkan driver), then go vet and go test with Vulkan validation
+# on (synchronization validation included), so any validation error fails a
+# test, and the Vulkan tests again on SwiftShader. Extra arguments go to the
+# main go test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +24,24 @@ command -v glslc >/dev/null || need+=(glslc)
 if [ "${VKCNN_NO_ONNX:-}" != 1 ]; then
 	/usr/bin/python3 -c 'import onnx' 2>/dev/null || need+=(python3-onnx)
 	{ command -v node && command -v npm; } >/dev/null || need+=(nodejs npm)
+fi
+# The dashboard's browser tests drive Debian's Chromium headless
+# (VKCNN_NO_BROWSER=1 skips them and this install).
+if [ "${VKCNN_NO_BROWSER:-}" != 1 ]; then
+	command -v chromium >/dev/null || need+=(chromium)
+	export VKCNN_REQUIRE_BROWSER=1
+fi
+# A second Vulkan implementation for the Vulkan tests: Google's SwiftShader,
+# which Debian's chromium package ships (VKCNN_NO_SWIFTSHADER=1 skips its
+# runs below and this install).
+swiftshader=/usr/lib/chromium/vk_swiftshader_icd.json
+[ "${VKCNN_NO_SWIFTSHADER:-}" = 1 ] || [ -e "$swiftshader" ] || need+=(chromium)
+# The training window (train --window) builds with -tags window: GLFW needs
+# the X11 headers, its tests Xvfb (VKCNN_NO_WINDOW=1 skips them and these).
+x11=(libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev libgl-dev)
+if [ "${VKCNN_NO_WINDOW:-}" != 1 ]; then
+	command -v Xvfb >/dev/null || need+=(xvfb)
+	dpkg -s "${x11[@]}" >/dev/null 2>&1 || need+=("${x11[@]}")
 fi
 if [ ${#need[@]} -gt 0 ]; then
 	echo "installing ${need[*]}"
@@ -44,12 +64,41 @@ export VKCNN_VALIDATE=1
 export VKCNN_REQUIRE_DEVICE=1
 export VK_LAYER_ENABLES=VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT
 go vet ./...
-go test -count=1 "$@" ./...
-# The CPU-side packages again under the race detector.
-go test -count=1 -race -short ./backend/cpu ./cifar10 ./checkpoint ./metrics ./images
+go test -count=1 -timeout 45m "$@" ./...
+# The runtime's tests, the kernel cross-checks and a short training again on
+# SwiftShader: another shader compiler, subgroup size 4, workgroups of at most
+# 256 invocations, other limits. It is slower than lavapipe, so -short gives
+# the slowest tests smaller shapes or fewer rounds.
+if [ "${VKCNN_NO_SWIFTSHADER:-}" != 1 ]; then
+	start=$SECONDS
+	VK_ICD_FILENAMES=$swiftshader go test -count=1 -short ./gpu ./backend/vulkan
+	VK_ICD_FILENAMES=$swiftshader go test -count=1 -short -run 'TestBackendsAgree|TestGraphBackendsAgree' ./layers
+	echo "SwiftShader: $((SECONDS - start)) s"
+fi
+# The window, built with its tag: short trainings with it open under Xvfb
+# (each test starts its own, to read its screen), screenshots compared with
+# what the tensors should show; its two goroutines under the race detector.
+if [ "${VKCNN_NO_WINDOW:-}" != 1 ]; then
+	go vet -tags window ./window ./cmd/vkcnn
+	go test -count=1 -race -tags window -run Window ./window
+	go test -count=1 -tags window -run Window ./cmd/vkcnn
+fi
+# The CPU-side packages (and the dashboard's goroutines) again under the race detector.
+go test -count=1 -race -short ./backend/cpu ./cifar10 ./dataset ./checkpoint ./metrics ./images ./dashboard
 # The benchmark scripts, end to end with a fake vkcnn and a fake PyTorch.
 if ! out=$(bash bench/test_scripts.sh 2>&1); then
 	echo "$out"
 	exit 1
 fi
 echo "ok  	bench/test_scripts.sh"
+# The PyTorch side of the comparisons: the zoo's definitions and the airbench
+# recipe's parts on tiny inputs.
+if [ "${VKCNN_NO_TORCH:-}" != 1 ]; then
+	for t in tools/test_torch_zoo.py bench/test_airbench.py; do
+		if ! out=$(/usr/bin/python3 "$t" 2>&1); then
+			echo "$out"
+			exit 1
+		fi
+		echo "ok  	$t"
+	done
+fi

@@ -37,7 +37,6 @@ func (p *Program) Conv2d(x, w, b, y backend.Tensor, stride, pad int) {
 	}
 	g := geometry(s)
 	parts := min(p.workers, g.N)
-	p.reserve(parts, g.scratchSize())
 	var wp []float32 // weights in the row layout's order
 	if g.rowLayout() {
 		wp = make([]float32, len(wt.f))
@@ -51,8 +50,10 @@ func (p *Program) Conv2d(x, w, b, y backend.Tensor, stride, pad int) {
 	default:
 		mm = newGemm(false, false, g.K, g.p, g.crs, g.crs, g.p, g.p)
 	}
+	p.reserve(parts, g.scratchSize()+mm.pack)
 	t := newTeam(parts, func(wk int) {
 		col, img := p.convScratch(wk, &g)
+		pack := p.scratch[wk][g.scratchSize():]
 		n0, n1 := span(g.N, parts, wk)
 		for n := n0; n < n1; n++ {
 			xn := xt.f[n*g.chw:][:g.chw]
@@ -69,14 +70,14 @@ func (p *Program) Conv2d(x, w, b, y backend.Tensor, stride, pad int) {
 			}
 			switch {
 			case g.pointwise():
-				mm.run(wt.f, xn, beta, yn)
+				mm.run(wt.f, xn, beta, yn, pack)
 			case g.rowLayout():
 				toHWC(xn, img, g.C, g.H*g.W)
 				im2row(img, col, &g)
-				mm.run(wp, col, beta, yn)
+				mm.run(wp, col, beta, yn, pack)
 			default:
 				im2col(xn, col, &g)
-				mm.run(wt.f, col, beta, yn)
+				mm.run(wt.f, col, beta, yn, pack)
 			}
 		}
 	})
@@ -106,7 +107,6 @@ func (p *Program) Conv2dBackwardData(dy, w, dx backend.Tensor, stride, pad int) 
 	}
 	g := geometry(s)
 	parts := min(p.workers, g.N)
-	p.reserve(parts, g.scratchSize())
 	var wp []float32
 	if g.rowLayout() {
 		wp = make([]float32, len(wt.f))
@@ -120,23 +120,25 @@ func (p *Program) Conv2dBackwardData(dy, w, dx backend.Tensor, stride, pad int) 
 	default:
 		mm = newGemm(true, false, g.crs, g.p, g.K, g.crs, g.p, g.p)
 	}
+	p.reserve(parts, g.scratchSize()+mm.pack)
 	t := newTeam(parts, func(wk int) {
 		col, img := p.convScratch(wk, &g)
+		pack := p.scratch[wk][g.scratchSize():]
 		n0, n1 := span(g.N, parts, wk)
 		for n := n0; n < n1; n++ {
 			dyn := dyt.f[n*g.kp:][:g.kp]
 			dxn := dxt.f[n*g.chw:][:g.chw]
 			switch {
 			case g.pointwise():
-				mm.run(wt.f, dyn, 0, dxn)
+				mm.run(wt.f, dyn, 0, dxn, pack)
 			case g.rowLayout():
 				// colT = dyᵀ·w: dy is the operand whose zeros Sgemm skips.
-				mm.run(dyn, wp, 0, col)
+				mm.run(dyn, wp, 0, col, pack)
 				clear(img)
 				row2im(col, img, &g)
 				fromHWC(img, dxn, g.C, g.H*g.W)
 			default:
-				mm.run(wt.f, dyn, 0, col)
+				mm.run(wt.f, dyn, 0, col, pack)
 				clear(dxn)
 				col2im(col, dxn, &g)
 			}
@@ -170,7 +172,6 @@ func (p *Program) Conv2dBackwardWeights(x, dy, dw, db backend.Tensor, stride, pa
 	}
 	g := geometry(s)
 	parts := min(p.workers, g.N)
-	p.reserve(parts, g.scratchSize())
 	// partial[w] is worker w's sum. In the column layouts worker 0 sums
 	// straight into dw; in the row layout every sum is in (r,s,c) order and
 	// is permuted into dw at the end.
@@ -194,9 +195,11 @@ func (p *Program) Conv2dBackwardWeights(x, dy, dw, db backend.Tensor, stride, pa
 	default:
 		mm = newGemm(false, true, g.K, g.crs, g.p, g.p, g.p, g.crs)
 	}
+	p.reserve(parts, g.scratchSize()+mm.pack)
 	t := newTeam(parts, func(wk int) {
 		acc, dbp := partial[wk], dbPart[wk]
 		col, img := p.convScratch(wk, &g)
+		pack := p.scratch[wk][g.scratchSize():]
 		clear(dbp)
 		n0, n1 := span(g.N, parts, wk)
 		for n := n0; n < n1; n++ {
@@ -208,15 +211,15 @@ func (p *Program) Conv2dBackwardWeights(x, dy, dw, db backend.Tensor, stride, pa
 			}
 			switch {
 			case g.pointwise():
-				mm.run(dyn, xn, beta, acc)
+				mm.run(dyn, xn, beta, acc, pack)
 			case g.rowLayout():
 				// dw += dy·colT: dy is the operand whose zeros Sgemm skips.
 				toHWC(xn, img, g.C, g.H*g.W)
 				im2row(img, col, &g)
-				mm.run(dyn, col, beta, acc)
+				mm.run(dyn, col, beta, acc, pack)
 			default:
 				im2col(xn, col, &g)
-				mm.run(dyn, col, beta, acc)
+				mm.run(dyn, col, beta, acc, pack)
 			}
 			if dbt != nil {
 				for k := range g.K {

@@ -2,13 +2,15 @@ package cpu
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/vkcnn/vkcnn/backend"
 )
 
-// Gather records the building of a batch from raw CIFAR-10 records (see
-// backend.Ops.Gather). Scaling and normalization only ever see 256 byte
-// values per channel, so they are folded into a lookup table at record time.
+// Gather records the building of a batch from raw records (see
+// backend.Ops.Gather) of any image shape, which x's [N,C,H,W] gives.
+// Scaling and normalization only ever see 256 byte values per channel, so
+// they are folded into a lookup table at record time.
 func (p *Program) Gather(records, indices, ctr, x, labels backend.Tensor, o backend.GatherParams) {
 	const op = "Gather"
 	if !p.start(op) {
@@ -23,12 +25,16 @@ func (p *Program) Gather(records, indices, ctr, x, labels backend.Tensor, o back
 	if p.err != nil {
 		return
 	}
-	const side = backend.ImageSide
-	var lut [3][256]float32
-	for c := range 3 {
+	xs := x.Shape()
+	nc, h, w := xs[1], xs[2], xs[3]
+	plane := h * w
+	image := nc * plane
+	recordSize := 1 + image
+	var lut [backend.MaxGatherChannels][256]float32
+	for c := range nc {
 		for v := range 256 {
 			f := float32(v) * float32(backend.GatherPixel)
-			if o.Std[c] != 0 {
+			if normalizes(o.Std[c]) {
 				f = (f - o.Mean[c]) / o.Std[c]
 			}
 			lut[c][v] = f
@@ -40,9 +46,9 @@ func (p *Program) Gather(records, indices, ctr, x, labels backend.Tensor, o back
 	// taken; dx and dy are drawn as ever, from the same counters.
 	flip := o.Flip && !o.IndexFlip
 	p.add(func() error {
+		cols := make([]int, w) // source column of each output column, -1 for padding
 		step, batch := ct.u[backend.CounterStep], ct.u[backend.CounterBatch]
 		base := uint64(batch) * uint64(n)
-		var cols [side]int // source column of each output column, -1 for padding
 		for i := range n {
 			pos := base + uint64(i)
 			if pos >= uint64(nidx) {
@@ -56,7 +62,7 @@ func (p *Program) Gather(records, indices, ctr, x, labels backend.Tensor, o back
 			if int64(idx) >= int64(nrec) {
 				return fmt.Errorf("cpu: %s: index %d (position %d) is past the %d records", op, idx, pos, nrec)
 			}
-			rec := rt.b[int(idx)*backend.RecordSize:][:backend.RecordSize]
+			rec := rt.b[int(idx)*recordSize:][:recordSize]
 			lt.u[i] = uint32(rec[0])
 			var dx, dy int
 			var mirror bool
@@ -71,24 +77,24 @@ func (p *Program) Gather(records, indices, ctr, x, labels backend.Tensor, o back
 			for xx := range cols {
 				sx := xx
 				if mirror {
-					sx = side - 1 - xx
+					sx = w - 1 - xx
 				}
-				cols[xx] = gatherSource(sx+dx-pad, o.Reflect)
+				cols[xx] = gatherSource(sx+dx-pad, w, o.Reflect)
 			}
-			img := xt.f[i*backend.ImageSize:][:backend.ImageSize]
-			for c := range 3 {
+			img := xt.f[i*image:][:image]
+			for c := range nc {
 				tab := &lut[c]
-				src := rec[1+c*side*side:][:side*side]
-				for y := range side {
-					out := img[(c*side+y)*side:][:side]
-					iy := gatherSource(y+dy-pad, o.Reflect)
+				src := rec[1+c*plane:][:plane]
+				for y := range h {
+					out := img[(c*h+y)*w:][:w]
+					iy := gatherSource(y+dy-pad, h, o.Reflect)
 					if iy < 0 {
 						for xx := range out {
 							out[xx] = tab[0]
 						}
 						continue
 					}
-					row := src[iy*side:][:side]
+					row := src[iy*w:][:w]
 					for xx, ix := range cols {
 						if ix >= 0 {
 							out[xx] = tab[row[ix]]
@@ -103,26 +109,32 @@ func (p *Program) Gather(records, indices, ctr, x, labels backend.Tensor, o back
 	})
 }
 
+// normalizes says whether a channel's Std asks for normalization: any value
+// but +0 and -0, decided on the bits as the shader decides it, so that a
+// subnormal Std normalizes on both backends (a GPU that flushes subnormals
+// would call it zero in a float comparison).
+func normalizes(std float32) bool { return math.Float32bits(std)&0x7fffffff != 0 }
+
 // indexFlipBit is the bit of an index-list entry that says, with
 // IndexFlip, to mirror the image; the other 31 bits are the record index.
 const indexFlipBit = 1 << 31
 
 // gatherSource maps a coordinate u of the padded image, shifted to the
-// image's frame (so 0-31 are inside), to the image row or column it reads,
-// or -1 for a zero pixel. Reflection is PyTorch's 'reflect' mode: the edge
-// is not repeated, so -1 reads 1 and 32 reads 30. CheckGather keeps the
-// padding under the image side, so one reflection always lands inside.
-func gatherSource(u int, reflect bool) int {
-	const side = backend.ImageSide
+// image's frame (so 0 to size-1 are inside), to the image row or column it
+// reads, or -1 for a zero pixel. Reflection is PyTorch's 'reflect' mode:
+// the edge is not repeated, so -1 reads 1 and size reads size-2.
+// CheckGather keeps the padding under the image's shorter side, so one
+// reflection always lands inside.
+func gatherSource(u, size int, reflect bool) int {
 	switch {
-	case u >= 0 && u < side:
+	case u >= 0 && u < size:
 		return u
 	case !reflect:
 		return -1
 	case u < 0:
 		return -u
 	default:
-		return 2*(side-1) - u
+		return 2*(size-1) - u
 	}
 }
 

@@ -81,7 +81,7 @@ func TestGather(t *testing.T) {
 	b := New()
 	const nrec = 5
 	recs := records(t, b, nrec)
-	norm := backend.GatherParams{Mean: [3]float32{0.5, 0.4, 0.3}, Std: [3]float32{0.25, 0, 0.5}}
+	norm := backend.GatherParams{Mean: [4]float32{0.5, 0.4, 0.3}, Std: [4]float32{0.25, 0, 0.5}}
 	aug := norm
 	aug.Pad, aug.Flip, aug.Seed = 4, true, 99
 	cases := []struct {
@@ -259,7 +259,7 @@ func TestGatherViews(t *testing.T) {
 	b := New()
 	const nrec = 5
 	recs := records(t, b, nrec)
-	norm := backend.GatherParams{Mean: [3]float32{0.5, 0.4, 0.3}, Std: [3]float32{0.25, 0, 0.5}}
+	norm := backend.GatherParams{Mean: [4]float32{0.5, 0.4, 0.3}, Std: [4]float32{0.25, 0, 0.5}}
 	with := func(f func(o *backend.GatherParams)) backend.GatherParams {
 		o := norm
 		f(&o)

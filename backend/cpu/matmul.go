@@ -22,10 +22,12 @@ func (p *Program) MatMul(a, b, c backend.Tensor, transA, transB bool) {
 	}
 	mm := newGemm(transA, transB, m, n, k, at.shape[1], bt.shape[1], n)
 	parts := min(p.workers, mm.count)
+	p.reserve(parts, mm.pack)
 	t := newTeam(parts, func(wk int) {
+		pack := p.scratch[wk]
 		lo, hi := span(mm.count, parts, wk)
 		for tile := lo; tile < hi; tile++ {
-			mm.tile(tile, at.f, bt.f, 0, ct.f)
+			mm.tile(tile, at.f, bt.f, 0, ct.f, pack)
 		}
 	})
 	p.add(func() error { t.run(); return nil })

@@ -63,7 +63,7 @@ func TestProgramErrors(t *testing.T) {
 		{"gather x", func(p backend.Program) {
 			r, _ := b.NewTensor(backend.U8, 2, backend.RecordSize)
 			p.Gather(r, u(4), ctr, f(2, 3, 32, 31), u(2), backend.GatherParams{})
-		}, "Gather: x has shape [2 3 32 31], want [2 3 32 32]"},
+		}, "Gather: records has shape [2 3073], want [2 2977] (a label byte and 3x32x31 pixels, as x [2 3 32 31])"},
 		{"gather records", func(p backend.Program) {
 			r, _ := b.NewTensor(backend.U8, 2, 3072)
 			p.Gather(r, u(4), ctr, f(2, 3, 32, 32), u(2), backend.GatherParams{})

@@ -20,7 +20,7 @@ func (p *Program) GELU(x, y backend.Tensor) {
 		return
 	}
 	n := x.Len()
-	p.dispatch("gelu", elementSpec, elementGrid(n), pushConstants(n), x, y)
+	p.dispatch("gelu", p.elementSpec(), p.elementGrid(n), pushConstants(n), x, y)
 }
 
 // GELUBackward records dx = dy·(Φ(x) + x·φ(x)) from GELU's input x. dx may
@@ -30,7 +30,7 @@ func (p *Program) GELUBackward(x, dy, dx backend.Tensor) {
 		return
 	}
 	n := x.Len()
-	p.dispatch("gelu_backward", elementSpec, elementGrid(n), pushConstants(n), x, dy, dx)
+	p.dispatch("gelu_backward", p.elementSpec(), p.elementGrid(n), pushConstants(n), x, dy, dx)
 }
 
 // Add records y = a + b; y may be a or b. It matches the CPU bit for bit.
@@ -39,7 +39,7 @@ func (p *Program) Add(a, b, y backend.Tensor) {
 		return
 	}
 	n := a.Len()
-	p.dispatch("add", elementSpec, elementGrid(n), pushConstants(n), a, b, y)
+	p.dispatch("add", p.elementSpec(), p.elementGrid(n), pushConstants(n), a, b, y)
 }
 
 // Scale records y = alpha·x; y may be x. It matches the CPU bit for bit, and
@@ -49,5 +49,5 @@ func (p *Program) Scale(x, y backend.Tensor, alpha float32) {
 		return
 	}
 	n := x.Len()
-	p.dispatch("scale", elementSpec, elementGrid(n), pushConstants(n, alpha), x, y)
+	p.dispatch("scale", p.elementSpec(), p.elementGrid(n), pushConstants(n, alpha), x, y)
 }

@@ -20,7 +20,7 @@ func (p *Program) AvgPool2d(x, y backend.Tensor, kernel, stride int) {
 		return
 	}
 	n := y.Len()
-	p.dispatch("avgpool", poolSpec(kernel, stride), elementGrid(n),
+	p.dispatch("avgpool", p.poolSpec(kernel, stride), p.elementGrid(n),
 		pushConstants(append([]any{n, s.H, s.W, s.OH, s.OW, backend.AvgPoolScale(kernel)}, divisors(s.OH*s.OW, s.OW)...)...), x, y)
 }
 
@@ -36,6 +36,6 @@ func (p *Program) AvgPool2dBackward(dy, dx backend.Tensor, kernel, stride int) {
 		return
 	}
 	n := dx.Len()
-	p.dispatch("avgpool_backward", poolSpec(kernel, stride), elementGrid(n),
+	p.dispatch("avgpool_backward", p.poolSpec(kernel, stride), p.elementGrid(n),
 		pushConstants(append([]any{n, s.H, s.W, s.OH, s.OW, backend.AvgPoolScale(kernel)}, divisors(s.H*s.W, s.W)...)...), dy, dx)
 }

@@ -21,10 +21,46 @@ type Backend struct {
 	// is split into shards: the device's maxStorageBufferRange, smaller in
 	// tests so that sharding is tested without uploading 128 MiB.
 	maxBuffer int64
+	// local is the workgroup size of the element-wise kernels and of the
+	// one-workgroup reductions, from the device's limits (elementLocalFor).
+	local uint32
+	// foldStep makes SGDPacked advance the step counters in its last
+	// dispatch instead of a Step dispatch of its own: on a GPU, where a
+	// dispatch and its barrier cost more than the fold's one barrier and
+	// atomic per workgroup; not on CPU drivers, where a kernel holding a
+	// barrier runs about twice as slowly (tests set it to test the fold).
+	foldStep bool
 }
 
-// New opens a device (see gpu.Options) and returns a backend on it.
+// Requirements is what the shaders need of a device, beyond what Vulkan
+// guarantees: New refuses a device that falls short, with a message naming
+// each shortfall.
+func Requirements() gpu.Requirements {
+	r := gpu.Requirements{
+		// The BatchNorm reductions and the GEMM's 16x16 tiles are 256
+		// invocations wide.
+		WorkgroupInvocations: 256,
+		WorkgroupSizeX:       256,
+		// Vulkan's minimum: the GEMM's shared tiles (about 8 KiB) and
+		// Gather's lookup table (4 KiB) stay within it.
+		SharedMemory: 16 << 10,
+	}
+	// The storage buffers and push constants come from the kernels
+	// themselves: Gather binds the most buffers (8, where Vulkan
+	// guarantees 4).
+	for _, d := range kernelDescs {
+		r.StorageBuffersPerStage = max(r.StorageBuffersPerStage, uint32(len(d.Bindings)))
+		r.PushConstants = max(r.PushConstants, uint32(d.PushSize))
+	}
+	return r
+}
+
+// New opens a device (see gpu.Options) and returns a backend on it. Unless
+// o.Require says otherwise, the device must meet Requirements.
 func New(o gpu.Options) (*Backend, error) {
+	if o.Require == (gpu.Requirements{}) {
+		o.Require = Requirements()
+	}
 	dev, err := gpu.Open(o)
 	if err != nil {
 		return nil, err
@@ -34,9 +70,12 @@ func New(o gpu.Options) (*Backend, error) {
 	return b, nil
 }
 
-// NewOn returns a backend on an open device, which the caller keeps and closes.
+// NewOn returns a backend on an open device, which the caller keeps and
+// closes, and which should meet Requirements (see gpu.Options.Require).
 func NewOn(dev *gpu.Device) *Backend {
-	return &Backend{dev: dev, kernels: map[string]*gpu.Kernel{}, maxBuffer: int64(dev.Info().MaxStorageBufferRange)}
+	info := dev.Info()
+	return &Backend{dev: dev, kernels: map[string]*gpu.Kernel{}, maxBuffer: int64(info.MaxStorageBufferRange), local: elementLocalFor(info),
+		foldStep: info.Type.IsGPU()}
 }
 
 // Device is the device the backend runs on.

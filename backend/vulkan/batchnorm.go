@@ -101,7 +101,7 @@ func (p *Program) BatchNorm2d(x, y backend.Tensor, t backend.BatchNormTensors, o
 	n := x.Len()
 	if !o.Train {
 		push := pushConstants(append(append([]any{n}, channelDivisors(s)...), o.Eps, true)...)
-		p.dispatch("batchnorm_apply", elementSpec, elementGrid(n), push, x, t.RunningMean, t.RunningVar, t.Weight, t.Bias, y)
+		p.dispatch("batchnorm_apply", p.elementSpec(), p.elementGrid(n), push, x, t.RunningMean, t.RunningVar, t.Weight, t.Bias, y)
 		return
 	}
 	length, slices := bnSlices(s.Count)
@@ -111,7 +111,7 @@ func (p *Program) BatchNorm2d(x, y backend.Tensor, t backend.BatchNormTensors, o
 	p.dispatch("batchnorm_finalize", nil, [3]uint32{uint32(s.C), 1, 1},
 		pushConstants(s.Count, length, slices, o.Eps, o.Momentum), part, t.RunningMean, t.RunningVar, t.Mean, t.InvStd)
 	push := pushConstants(append(append([]any{n}, channelDivisors(s)...), o.Eps, false)...)
-	p.dispatch("batchnorm_apply", elementSpec, elementGrid(n), push, x, t.Mean, t.InvStd, t.Weight, t.Bias, y)
+	p.dispatch("batchnorm_apply", p.elementSpec(), p.elementGrid(n), push, x, t.Mean, t.InvStd, t.Weight, t.Bias, y)
 }
 
 // BatchNorm2dBackward records the gradient of a training-mode BatchNorm2d
@@ -153,6 +153,6 @@ func (p *Program) BatchNorm2dBackward(x, dy, dx backend.Tensor, t backend.BatchN
 	if wantDx {
 		n := x.Len()
 		push := pushConstants(append([]any{n}, channelDivisors(s)...)...)
-		p.dispatch("batchnorm_backward_dx", elementSpec, elementGrid(n), push, x, dy, t.Mean, coef, dx)
+		p.dispatch("batchnorm_backward_dx", p.elementSpec(), p.elementGrid(n), push, x, dy, t.Mean, coef, dx)
 	}
 }

@@ -6,20 +6,15 @@ import (
 )
 
 func init() {
-	register("bias_add", 8, gpu.ReadWrite, gpu.Read)
+	register("bias_add", 16, gpu.ReadWrite, gpu.Read)
 	register("bias_grad", 8, gpu.Read, gpu.Write)
 }
 
-// biasAddLocal is bias_add's workgroup size: a multiple of every subgroup
-// size in use.
-const biasAddLocal = 256
-
-// bias_grad's workgroup: biasGradCols columns, each summed by biasGradRows
-// threads (a power of two) whose partial sums a fixed tree adds.
-const (
-	biasGradCols = 32
-	biasGradRows = 8
-)
+// biasGradCols is how many columns one bias_grad workgroup sums; each is
+// summed by the workgroup's other dimension, local/biasGradCols threads (a
+// power of two: 8 on every device that meets Requirements), whose partial
+// sums a fixed tree adds.
+const biasGradCols = 32
 
 // AddBias records y[i,j] += b[j].
 func (p *Program) AddBias(y, b backend.Tensor) {
@@ -27,8 +22,7 @@ func (p *Program) AddBias(y, b backend.Tensor) {
 	if !p.ok(err) {
 		return
 	}
-	g := max(1, min(groups(rows*cols, biasAddLocal), 65535))
-	p.dispatch("bias_add", []uint32{biasAddLocal}, [3]uint32{g, 1, 1}, pushConstants(rows, cols), y, b)
+	p.dispatch("bias_add", p.elementSpec(), p.elementGrid(rows*cols), pushConstants(append([]any{rows, cols}, divisors(cols)...)...), y, b)
 }
 
 // BiasGrad records db[j] = sum over i of dy[i,j], in an order fixed by the
@@ -38,6 +32,7 @@ func (p *Program) BiasGrad(dy, db backend.Tensor) {
 	if !p.ok(err) {
 		return
 	}
-	p.dispatch("bias_grad", []uint32{biasGradCols, biasGradRows}, [3]uint32{groups(cols, biasGradCols), 1, 1},
+	wy := max(1, p.b.local/biasGradCols)
+	p.dispatch("bias_grad", []uint32{biasGradCols, wy}, [3]uint32{groups(cols, biasGradCols), 1, 1},
 		pushConstants(rows, cols), dy, db)
 }

@@ -211,9 +211,9 @@ func BenchmarkConv(b *testing.B) {
 					gemmBenchmark(b, g, flops, func(p *Program) {
 						switch op {
 						case "forward":
-							p.conv2d(v, x, w, bias, y, c.stride, c.pad)
+							p.conv2d(v, x, w, bias, y, c.stride, c.pad, backend.Epilogue{})
 						case "backward-data":
-							p.conv2dBackwardData(v, y, w, x, c.stride, c.pad)
+							p.conv2dBackwardData(v, y, w, x, c.stride, c.pad, backend.Epilogue{})
 						case "backward-weights":
 							p.conv2dBackwardWeights(v, x, y, w, bias, c.stride, c.pad)
 						}

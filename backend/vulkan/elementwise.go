@@ -1,29 +1,50 @@
 package vulkan
 
 import (
+	"math"
+
 	"github.com/vkcnn/vkcnn/backend"
 	"github.com/vkcnn/vkcnn/gpu"
 )
 
-// elementLocal is the workgroup size (specialization constant 0) of the
-// one-invocation-per-element kernels: a multiple of every subgroup size in
-// use (8 to 64) that fills a GPU's compute unit with few workgroups.
-const elementLocal = 256
+// maxElementLocal is the largest workgroup size (specialization constant 0)
+// of the one-invocation-per-element kernels: a multiple of every subgroup
+// size in use (4 to 64) that fills a GPU's compute unit with few
+// workgroups. A device that allows less gets the largest power of two it
+// allows (elementLocalFor). It is also the size of the reductions' fixed
+// shared arrays (MAX_WG in bias_grad.comp and softmax_ce.comp), so no
+// workgroup may exceed it.
+const maxElementLocal = 256
 
-// maxElementGroups bounds the workgroups of an element-wise dispatch by the
-// smallest maxComputeWorkGroupCount[0] Vulkan allows; the kernels loop
-// (grid-stride) over whatever one pass leaves. It is a variable only so that
-// a test can lower it and reach those loops with small tensors.
-var maxElementGroups = 65535
+// elementLocalFor is the element-wise workgroup size on a device.
+func elementLocalFor(info gpu.Info) uint32 {
+	l := uint32(maxElementLocal)
+	for l > 1 && (l > info.MaxWorkgroupInvocations || l > info.MaxWorkgroupSize[0]) {
+		l /= 2
+	}
+	return l
+}
+
+// maxElementGroups bounds the workgroups of an element-wise dispatch below
+// the device's maxComputeWorkGroupCount[0]; the kernels loop (grid-stride)
+// over whatever one pass leaves. It is a variable only so that a test can
+// lower it and reach those loops with small tensors.
+var maxElementGroups = math.MaxInt32
+
+// elementGroupsFor is the most workgroups of an element-wise dispatch on a
+// device.
+func elementGroupsFor(info gpu.Info) uint32 {
+	return max(1, min(info.MaxWorkgroupCount[0], uint32(min(maxElementGroups, math.MaxUint32))))
+}
 
 // elementGrid is the dispatch size for n items handled one per invocation
 // with a grid-stride loop.
-func elementGrid(n int) [3]uint32 {
-	return [3]uint32{max(1, min(groups(n, elementLocal), uint32(maxElementGroups))), 1, 1}
+func (p *Program) elementGrid(n int) [3]uint32 {
+	return [3]uint32{max(1, min(groups(n, int(p.b.local)), elementGroupsFor(p.b.dev.Info()))), 1, 1}
 }
 
 // elementSpec specializes a kernel's workgroup size.
-var elementSpec = []uint32{elementLocal}
+func (p *Program) elementSpec() []uint32 { return []uint32{p.b.local} }
 
 func init() {
 	register("relu", 4, gpu.Read, gpu.Write)
@@ -37,7 +58,7 @@ func (p *Program) ReLU(x, y backend.Tensor) {
 		return
 	}
 	n := x.Len()
-	p.dispatch("relu", elementSpec, elementGrid(n), pushConstants(n), x, y)
+	p.dispatch("relu", p.elementSpec(), p.elementGrid(n), pushConstants(n), x, y)
 }
 
 // ReLUBackward records dx = dy where y > 0, else 0. dx may be dy.
@@ -46,7 +67,7 @@ func (p *Program) ReLUBackward(y, dy, dx backend.Tensor) {
 		return
 	}
 	n := y.Len()
-	p.dispatch("relu_backward", elementSpec, elementGrid(n), pushConstants(n), y, dy, dx)
+	p.dispatch("relu_backward", p.elementSpec(), p.elementGrid(n), pushConstants(n), y, dy, dx)
 }
 
 // Dropout records y = x·mask/(1-p) with the mask backend.Keep draws at step
@@ -72,5 +93,5 @@ func (p *Program) dropout(op string, in, out, ctr backend.Tensor, prob float32, 
 	// recording; the kernel adds the step it reads from ctr.
 	prefix := backend.PCG(backend.PCG(seed) + stream)
 	keep := 1 - prob // the CPU's divisor, rounded to float32 as there
-	p.dispatch("dropout", elementSpec, elementGrid(n), pushConstants(n, prefix, prob, keep), in, out, ctr)
+	p.dispatch("dropout", p.elementSpec(), p.elementGrid(n), pushConstants(n, prefix, prob, keep), in, out, ctr)
 }

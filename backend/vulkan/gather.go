@@ -8,8 +8,12 @@ import (
 )
 
 // gatherLocal is Gather's workgroup size: each workgroup builds whole images
-// (3072 outputs) after computing a 768-entry lookup table.
+// (3072 outputs for CIFAR-10) after computing a lookup table of 256 entries
+// a channel.
 const gatherLocal = 256
+
+// gatherPush is the size of gather.comp's push constants: 22 words.
+const gatherPush = 4 * (7 + 2*backend.MaxGatherChannels + 7)
 
 // gatherShards is how many record shards (see Tensor) the gather shader
 // binds: 4 buffers of a 128 MiB limit hold 174,000 records, over three times
@@ -23,12 +27,13 @@ func init() {
 		bindings = append(bindings, gpu.Read)
 	}
 	bindings = append(bindings, gpu.Read, gpu.Read, gpu.Write, gpu.Write)
-	register("gather", 80, bindings...)
+	register("gather", gatherPush, bindings...)
 	register("step", 0, gpu.ReadWrite)
 }
 
 // Gather records building a batch from records[indices[ctr[1]*N + i]] (see
-// backend.Ops.Gather), bit-identical to the CPU's. The GPU cannot report an
+// backend.Ops.Gather), for any image shape x gives, bit-identical to the
+// CPU's. The GPU cannot report an
 // error while it runs, so where the CPU fails on an index position past the
 // index list or an index past the records, it writes that image as zeros and
 // its label as 0xffffffff, a label that SoftmaxCrossEntropy turns into a NaN
@@ -76,12 +81,21 @@ func (p *Program) Gather(records, indices, ctr, x, labels backend.Tensor, o back
 	}
 	// IndexFlip takes the mirror from the entry, so Flip's draw is skipped
 	// (the CPU skips it too); Fixed replaces all three draws.
-	push := pushConstants(n, indices.Len(), records.Shape()[0], o.Pad, o.Flip && !o.IndexFlip, o.Seed,
-		float32(backend.GatherPixel),
-		o.Mean[0], o.Mean[1], o.Mean[2], o.Std[0], o.Std[1], o.Std[2], perShard,
-		o.Reflect, o.IndexFlip, o.Fixed, o.DX, o.DY, o.Mirror)
+	vals := []any{n, indices.Len(), records.Shape()[0], o.Pad, o.Flip && !o.IndexFlip, o.Seed, float32(backend.GatherPixel)}
+	for _, v := range o.Mean {
+		vals = append(vals, v)
+	}
+	for _, v := range o.Std {
+		vals = append(vals, v)
+	}
+	vals = append(vals, perShard, o.Reflect, o.IndexFlip, o.Fixed, o.DX, o.DY, o.Mirror)
+	push := pushConstants(vals...)
+	// The image shape is specialization constants (see gather.comp): one
+	// pipeline per shape, and a run has one or two.
+	xs := x.Shape()
+	spec := []uint32{gatherLocal, uint32(xs[1]), uint32(xs[2]), uint32(xs[3])}
 	g := uint32(min(n, maxElementGroups))
-	p.dispatchBuffers("gather", []uint32{gatherLocal}, [3]uint32{g, 1, 1}, push, bufs...)
+	p.dispatchBuffers("gather", spec, [3]uint32{g, 1, 1}, push, bufs...)
 }
 
 // Step records ctr[0]++ and ctr[1]++ on the device.

@@ -11,14 +11,24 @@ import (
 // records is a random CIFAR-10 record set of r records: a label byte below
 // 10, then 3072 pixel bytes.
 func (h *harness) records(r int) (pair, []uint8) {
-	v := make([]uint8, r*backend.RecordSize)
+	return h.recordsOf(r, cifarShape)
+}
+
+// cifarShape is CIFAR-10's image shape, [C,H,W].
+var cifarShape = [3]int{3, backend.ImageSide, backend.ImageSide}
+
+// recordsOf is a random record set of r records of images of shape s: a
+// label byte below 10, then the pixel bytes.
+func (h *harness) recordsOf(r int, s [3]int) (pair, []uint8) {
+	rs := 1 + s[0]*s[1]*s[2]
+	v := make([]uint8, r*rs)
 	for i := range v {
 		v[i] = uint8(h.rng.UintN(256))
 	}
 	for i := range r {
-		v[i*backend.RecordSize] = uint8(h.rng.UintN(backend.NumClasses))
+		v[i*rs] = uint8(h.rng.UintN(backend.NumClasses))
 	}
-	return h.inputU8(v, r, backend.RecordSize), v
+	return h.inputU8(v, r, rs), v
 }
 
 // indexList is a shuffled index list of length n over r records.
@@ -32,7 +42,7 @@ func (h *harness) indexList(n, r int) pair {
 	return p
 }
 
-var cifarMean, cifarStd = [3]float32{0.4914, 0.4822, 0.4465}, [3]float32{0.2470, 0.2435, 0.2616}
+var cifarMean, cifarStd = [4]float32{0.4914, 0.4822, 0.4465}, [4]float32{0.2470, 0.2435, 0.2616}
 
 func TestGather(t *testing.T) {
 	cases := []struct {
@@ -45,12 +55,12 @@ func TestGather(t *testing.T) {
 		{"crop+flip+normalize", 32, backend.GatherParams{Mean: cifarMean, Std: cifarStd, Pad: 4, Flip: true, Seed: 11}},
 		{"flip", 7, backend.GatherParams{Flip: true, Seed: 3}},
 		{"crop", 5, backend.GatherParams{Pad: 2, Seed: 5}},
-		{"wide crop, one channel normalized", 3, backend.GatherParams{Mean: [3]float32{0, 0.5, 0}, Std: [3]float32{0, -3, 0}, Pad: 32, Flip: true, Seed: 1}},
+		{"wide crop, one channel normalized", 3, backend.GatherParams{Mean: [4]float32{0, 0.5, 0}, Std: [4]float32{0, -3, 0}, Pad: 32, Flip: true, Seed: 1}},
 		{"batch 1", 1, backend.GatherParams{Mean: cifarMean, Std: cifarStd, Pad: 4, Flip: true}},
 		// Normalization that underflows to subnormals and zero, divides by
 		// a subnormal and overflows: the exact division's edge cases.
-		{"tiny results", 2, backend.GatherParams{Mean: [3]float32{0.3, 0.1, 0.7}, Std: [3]float32{3e37, 1e38, -2e36}}},
-		{"huge results", 2, backend.GatherParams{Mean: [3]float32{0.3, 0.1, 0.7}, Std: [3]float32{1e-37, 2e-40, -3e-38}}},
+		{"tiny results", 2, backend.GatherParams{Mean: [4]float32{0.3, 0.1, 0.7}, Std: [4]float32{3e37, 1e38, -2e36}}},
+		{"huge results", 2, backend.GatherParams{Mean: [4]float32{0.3, 0.1, 0.7}, Std: [4]float32{1e-37, 2e-40, -3e-38}}},
 	}
 	const steps = 3
 	for _, c := range cases {
@@ -177,9 +187,14 @@ func TestStep(t *testing.T) {
 // between them, checks every batch and its labels bit for bit, and returns
 // the batches.
 func gatherSteps(h *harness, recs, idx, ctr pair, n, steps int, o backend.GatherParams) []pair {
+	return gatherStepsOf(h, recs, idx, ctr, cifarShape, n, steps, o)
+}
+
+// gatherStepsOf is gatherSteps for images of shape s.
+func gatherStepsOf(h *harness, recs, idx, ctr pair, s [3]int, n, steps int, o backend.GatherParams) []pair {
 	xs, labels := make([]pair, steps), make([]pair, steps)
 	for i := range xs {
-		xs[i] = h.output(backend.F32, n, 3, backend.ImageSide, backend.ImageSide)
+		xs[i] = h.output(backend.F32, n, s[0], s[1], s[2])
 		labels[i] = h.output(backend.U32, n)
 	}
 	h.run(1, func(ops backend.Ops, s side) {
@@ -298,7 +313,7 @@ func TestGatherViews(t *testing.T) {
 			h.upload(idx, entries)
 			ctr := h.counters(1000, 0)
 			xs := gatherSteps(h, recs, idx, ctr, c.n, steps, c.o)
-			if c.o.Std != [3]float32{} {
+			if c.o.Std != [4]float32{} {
 				return
 			}
 			for s := range steps {
@@ -395,5 +410,114 @@ func TestGatherIndexFlipOutOfRange(t *testing.T) {
 		if c.indexFlip && lv[0] != uint32(raw[9*backend.RecordSize]) {
 			t.Errorf("entry 1<<31 | 9: label %d, record 9 says %d", lv[0], raw[9*backend.RecordSize])
 		}
+	}
+}
+
+// TestGatherShapes runs Gather on images of other shapes (MNIST's grey
+// 28x28, a non-square RGB image, four channels, a one-pixel-high strip)
+// with each kind of view over three steps, bit-identical to the CPU (whose
+// own test checks these shapes against the pad-crop-mirror reference), and
+// the unnormalized ones against naiveViewOf.
+func TestGatherShapes(t *testing.T) {
+	const steps, nrec, n = 3, 11, 6
+	for _, s := range [][3]int{{1, 28, 28}, {3, 20, 12}, {4, 5, 7}, {2, 1, 9}} {
+		side := min(s[1], s[2])
+		rp := min(2, side-1)
+		norm := backend.GatherParams{Mean: [4]float32{0.1307, 0.4, 0.3, 0.2}, Std: [4]float32{0.3081, 0, 0.5, 2e-40}}
+		for _, c := range []struct {
+			name string
+			o    backend.GatherParams
+		}{
+			{"plain", backend.GatherParams{}},
+			{"normalize", norm},
+			{"zero pad crop+flip", backend.GatherParams{Pad: side, Flip: true, Seed: 3}},
+			{"reflect pad crop+flip+normalize", backend.GatherParams{Mean: norm.Mean, Std: norm.Std, Pad: rp, Reflect: true, Flip: true, Seed: 4}},
+			{"index flip reflect crop", backend.GatherParams{IndexFlip: true, Pad: rp, Reflect: true, Seed: 5}},
+			{"fixed corner view mirrored", backend.GatherParams{Pad: rp, Reflect: true, Fixed: true, DX: 2 * rp, Mirror: true}},
+		} {
+			t.Run(fmt.Sprintf("%dx%dx%d %s", s[0], s[1], s[2], c.name), func(t *testing.T) {
+				h := newHarness(t)
+				recs, raw := h.recordsOf(nrec, s)
+				entries := h.flipEntries(steps*n, nrec)
+				if !c.o.IndexFlip {
+					for i := range entries {
+						entries[i] &^= 1 << 31
+					}
+				}
+				idx := h.alloc(backend.U32, []int{len(entries)})
+				h.upload(idx, entries)
+				ctr := h.counters(1000, 0)
+				xs := gatherStepsOf(h, recs, idx, ctr, s, n, steps, c.o)
+				if c.o.Std != [4]float32{} {
+					return
+				}
+				size := s[0] * s[1] * s[2]
+				for st := range steps {
+					got := h.floats(h.gpu, xs[st].gpu)
+					for i := range n {
+						e := entries[st*n+i]
+						dx, dy, mirror := viewOf(c.o, 1000+uint32(st), i, e)
+						want := naiveViewOf(raw, s, int(e&0x7fffffff), dx, dy, mirror, c.o)
+						for k, v := range want {
+							if got[i*size+k] != v {
+								t.Fatalf("step %d image %d (view %d,%d mirror %v): pixel %d is %v, want %v", st, i, dx, dy, mirror, k, got[i*size+k], v)
+							}
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// naiveViewOf is naiveView for images of shape s.
+func naiveViewOf(raw []uint8, s [3]int, rec, dx, dy int, mirror bool, o backend.GatherParams) []float32 {
+	nc, hh, w := s[0], s[1], s[2]
+	reflect := func(u, size int) int {
+		if !o.Reflect {
+			return u
+		}
+		if u < 0 {
+			return -u
+		}
+		if u > size-1 {
+			return 2*(size-1) - u
+		}
+		return u
+	}
+	size := nc * hh * w
+	pixels := raw[rec*(1+size)+1:][:size]
+	out := make([]float32, size)
+	for c := range nc {
+		for y := range hh {
+			for x := range w {
+				sx := x
+				if mirror {
+					sx = w - 1 - x
+				}
+				iy, ix := reflect(y+dy-o.Pad, hh), reflect(sx+dx-o.Pad, w)
+				if iy >= 0 && iy < hh && ix >= 0 && ix < w {
+					out[(c*hh+y)*w+x] = float32(pixels[(c*hh+iy)*w+ix]) * float32(backend.GatherPixel)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestGatherShapeViewErrors checks that the Vulkan backend refuses records
+// whose rows do not fit the batch's image, as CheckGather does.
+func TestGatherShapeViewErrors(t *testing.T) {
+	h := newHarness(t)
+	recs, _ := h.recordsOf(3, [3]int{1, 28, 28})
+	idx := h.indexList(2, 3)
+	ctr := h.counters(0, 0)
+	x := h.output(backend.F32, 2, 3, 32, 32)
+	labels := h.output(backend.U32, 2)
+	p := h.gpu.NewProgram()
+	defer p.Close()
+	p.Gather(recs.gpu, idx.gpu, ctr.gpu, x.gpu, labels.gpu, backend.GatherParams{})
+	if err := p.Err(); err == nil || !strings.Contains(err.Error(), "records has shape [3 785], want [3 3073]") {
+		t.Errorf("MNIST records into a CIFAR batch: error %v", err)
 	}
 }

@@ -27,5 +27,5 @@ func (p *Program) Lookahead(param, ema, decay backend.Tensor) {
 		return
 	}
 	n := param.Len()
-	p.dispatch("lookahead", elementSpec, elementGrid(n), pushConstants(n), param, ema, decay)
+	p.dispatch("lookahead", p.elementSpec(), p.elementGrid(n), pushConstants(n), param, ema, decay)
 }

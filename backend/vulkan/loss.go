@@ -5,11 +5,6 @@ import (
 	"github.com/vkcnn/vkcnn/gpu"
 )
 
-// lossLocal is the size of the single workgroup that reduces the batch: a
-// batch of up to a few thousand rows of ~10 logits is a few microseconds'
-// work, less than a second dispatch to combine workgroups would cost.
-const lossLocal = 256
-
 func init() {
 	register("softmax_ce", 28, gpu.Read, gpu.Read, gpu.Write, gpu.ReadWrite, gpu.ReadWrite)
 	register("argmax", 8, gpu.Read, gpu.Write)
@@ -40,7 +35,10 @@ func (p *Program) SoftmaxCrossEntropy(logits, labels, dlogits, loss, correct bac
 	// class the label's target is exactly 1, as on the CPU).
 	eps := float64(o.LabelSmoothing)
 	on, off := 1-eps, eps/float64(m)
-	p.dispatch("softmax_ce", []uint32{lossLocal}, [3]uint32{1, 1, 1},
+	// One workgroup of the element-wise size reduces the batch: a batch of
+	// up to a few thousand rows of ~10 logits is a few microseconds' work,
+	// less than a second dispatch to combine workgroups would cost.
+	p.dispatch("softmax_ce", p.elementSpec(), [3]uint32{1, 1, 1},
 		pushConstants(n, m, grad, o.Sum, float32(on), float32(off), float32(on+off)), logits, labels, dlogits, loss, correct)
 }
 
@@ -50,5 +48,5 @@ func (p *Program) Argmax(x, pred backend.Tensor) {
 	if !p.ok(err) {
 		return
 	}
-	p.dispatch("argmax", elementSpec, elementGrid(n), pushConstants(n, m), x, pred)
+	p.dispatch("argmax", p.elementSpec(), p.elementGrid(n), pushConstants(n, m), x, pred)
 }

@@ -13,8 +13,10 @@ import (
 // tiling decisions they share, and MatMul.
 
 func init() {
-	register("matmul", 16, gpu.Read, gpu.Read, gpu.Write)
-	register("matmul_reduce", 16, gpu.Read, gpu.Write, gpu.Write)
+	// a, b, c, the epilogue's bias, counters and mask, db, the split-K partials
+	register("matmul", 20+epiPushSize, gpu.Read, gpu.Read, gpu.Write, gpu.Read, gpu.Read, gpu.Read, gpu.Write, gpu.Write)
+	// partials, out, extra, the epilogue's three
+	register("matmul_reduce", 16+epiPushSize, gpu.Read, gpu.Write, gpu.Write, gpu.Read, gpu.Read, gpu.Read)
 }
 
 // gemmVariant says how the GEMM core feeds its threads (specialization
@@ -101,40 +103,85 @@ func word(b bool) uint32 {
 // outputs so that little of the tile is wasted (and the pipeline, whose
 // loops are unrolled, compiles faster).
 //
-// The shared variant uses 256 threads with 4x4 outputs each, shaped to the
-// output: 64x64 tiles, or 32x128 (128x32) when the output has few rows
-// (columns), as the convolutions do (32 filters).
+// The shared variant (see sharedTiles) takes its shape from the output and
+// the device's limits.
 func (b *Backend) tilesFor(v gemmVariant, m, n int) gemmTiles {
 	if v == gemmRegisters {
-		// bk is unused without shared memory: 1 keeps the (dead) tiles tiny.
+		// bk is unused without shared memory: 1 keeps the (dead) loops short.
 		return gemmTiles{wgX: 8, wgY: 1, tm: min(16, pow2(m)), tn: min(16, pow2((n+7)/8)), bk: 1}
 	}
-	t := gemmTiles{wgX: 16, wgY: 16, tm: 4, tn: 4, bk: 16, shared: true}
+	return sharedTiles(b.dev.Info(), m, n)
+}
+
+// gemmTileVec4 is the size of one shared tile buffer of shaders/gemm.glsl,
+// in vec4s (fixed there: MoltenVK cannot size shared arrays by
+// specialization constants): bk·bm/4 and bk·bn/4 must fit it.
+const gemmTileVec4 = 256
+
+// gemmLoadMax is how many vec4 groups of each operand one thread of the
+// shared variant may load per slice (LOAD_MAX in shaders/gemm.glsl).
+const gemmLoadMax = 4
+
+// sharedTiles picks the shared variant's blocking for an m x n output on a
+// device, as fast GPU GEMMs block: 8x8 outputs per thread where the output
+// is large (128x128 tiles of 256 threads: per k, 4 vec4 reads from shared
+// memory feed 64 FMAs), 4x8 or 8x4 with 32-wide tiles for the narrow
+// outputs of convolutions with few filters and of small batches, 4x4 in
+// 64x64 tiles between. Devices that allow only 128 invocations a workgroup
+// (Vulkan's minimum) get the same per-thread blocks in half the threads.
+// bk is as deep as the fixed shared buffers allow (8 for 128-wide tiles).
+//
+// The choice is from the shape and the device's limits alone; it is
+// tested for correctness on CPU drivers and awaits tuning on GPUs.
+func sharedTiles(info gpu.Info, m, n int) gemmTiles {
+	big := info.MaxWorkgroupInvocations >= 256 && info.MaxWorkgroupSize[0] >= 16 && info.MaxWorkgroupSize[1] >= 16
+	var t gemmTiles
 	switch {
 	case m <= 32 && n > 32:
-		t.wgX, t.wgY = 32, 8
+		t = gemmTiles{wgX: 16, wgY: 8, tm: 4, tn: 8} // 32x128
 	case n <= 32 && m > 32:
-		t.wgX, t.wgY = 8, 32
+		t = gemmTiles{wgX: 8, wgY: 16, tm: 8, tn: 4} // 128x32
+	case m >= 128 && n >= 128 && big:
+		t = gemmTiles{wgX: 16, wgY: 16, tm: 8, tn: 8} // 128x128
+	case m >= 128 && n >= 128:
+		t = gemmTiles{wgX: 16, wgY: 8, tm: 8, tn: 8} // 64x128
+	case big:
+		t = gemmTiles{wgX: 16, wgY: 16, tm: 4, tn: 4} // 64x64
+	default:
+		t = gemmTiles{wgX: 16, wgY: 8, tm: 8, tn: 4} // 64x64
 	}
-	// Vulkan promises only 128 invocations a workgroup.
-	for t.wgX*t.wgY > int(b.dev.Info().MaxWorkgroupInvocations) {
-		if t.wgX >= t.wgY {
-			t.wgX /= 2
-		} else {
-			t.wgY /= 2
-		}
+	// Every shape has 128 or 256 threads: whole subgroups of any size in
+	// use (4 on SwiftShader to 64 on AMD; TestSharedTiles checks).
+	t.shared = true
+	t.bk = 16
+	for t.bk > 1 && (t.bk*t.bm()/4 > gemmTileVec4 || t.bk*t.bn()/4 > gemmTileVec4) {
+		t.bk /= 2
 	}
 	return t
 }
 
+// splitTarget is how many workgroups a GEMM should have in flight on a
+// device: several per compute unit on a discrete GPU (Vulkan does not say
+// how many units; 512 covers four or more per unit on GPUs of up to ~130),
+// about a hundred on integrated ones, a few per core on CPU drivers (16
+// covers the CPUs lavapipe runs on).
+func splitTarget(t gpu.DeviceType) int {
+	switch t {
+	case gpu.DiscreteGPU:
+		return 512
+	case gpu.IntegratedGPU, gpu.VirtualGPU:
+		return 128
+	}
+	return 16
+}
+
 // splitK divides a reduction of length k into slices when the output alone
-// has too few tiles to occupy the device: a GPU wants on the order of a
-// hundred workgroups, lavapipe a few per core (16 covers the CPUs it runs
-// on). It returns the slice length (a multiple of bk) and the slice count.
-// Both depend only on the shape, the tiles and the device's limits, never
-// on timing, so every run adds in the same order.
+// has too few tiles to occupy the device (splitTarget). It returns the
+// slice length (a multiple of bk) and the slice count. Both depend only on
+// the shape, the tiles and the device's limits, never on timing, so every
+// run adds in the same order.
 func (b *Backend) splitK(t gemmTiles, m, n, k int) (kSplit, splits int) {
-	target, minSlice := 128, 128
+	target, minSlice := splitTarget(b.dev.Info().Type), 128
 	if !t.shared {
 		target, minSlice = 16, 256
 	}
@@ -189,38 +236,87 @@ func (p *Program) scratch(op string, n int) backend.Tensor {
 }
 
 // reduceSplits records out[m, n] = sum over z of part[z, m, n] for n < ldo,
-// and extra[m] = the sum for n == ldo (the bias column), in fixed order.
-func (p *Program) reduceSplits(part, out, extra backend.Tensor, m, n, splits, ldo int) {
+// with the epilogue x applied, and extra[m] = the sum for n == ldo (the
+// bias column), in fixed order.
+func (p *Program) reduceSplits(part, out, extra backend.Tensor, m, n, splits, ldo int, x epi) {
 	const local = 256
 	g := max(1, min(groups(m*n, local), 65535))
-	p.dispatch("matmul_reduce", []uint32{local}, [3]uint32{g, 1, 1}, pushConstants(m, n, splits, ldo), part, out, extra)
+	x = x.standIn(part)
+	p.dispatch("matmul_reduce", x.specAfter([]uint32{local}), [3]uint32{g, 1, 1},
+		pushConstants(append([]any{m, n, splits, ldo}, x.push()...)...), part, out, extra, x.bind[0], x.bind[1], x.bind[2])
 }
 
 // MatMul records c = op(a)·op(b).
 func (p *Program) MatMul(a, b, c backend.Tensor, transA, transB bool) {
-	p.matmul(p.b.gemmVariant(), a, b, c, transA, transB)
+	p.matmul(p.b.gemmVariant(), a, b, c, nil, transA, transB, backend.Epilogue{})
+}
+
+// MatMulEpilogue records c = op(a)·op(b) with e applied as c is stored
+// (by the split-K reduction when the reduction is split).
+func (p *Program) MatMulEpilogue(a, b, c backend.Tensor, transA, transB bool, e backend.Epilogue) {
+	p.matmul(p.b.gemmVariant(), a, b, c, nil, transA, transB, e)
+}
+
+// MatMulBiasGrad records c = op(a)·op(b) and db = the row sums of op(a),
+// as one GEMM with a column of ones appended to op(b).
+func (p *Program) MatMulBiasGrad(a, b, c, db backend.Tensor, transA, transB bool) {
+	if !p.ok(backend.CheckRowSums("MatMulBiasGrad", db, rows(a, transA))) {
+		return
+	}
+	p.matmul(p.b.gemmVariant(), a, b, c, db, transA, transB, backend.Epilogue{})
+}
+
+// rows is the number of rows of op(a), 0 when a is not 2-D (the GEMM's
+// own check then reports it).
+func rows(a backend.Tensor, trans bool) int {
+	s := a.Shape()
+	if len(s) != 2 {
+		return 0
+	}
+	if trans {
+		return s[1]
+	}
+	return s[0]
 }
 
 // matmul is MatMul with the GEMM variant chosen by the caller (the tests run
-// every variant on whatever device they have).
-func (p *Program) matmul(v gemmVariant, a, b, c backend.Tensor, transA, transB bool) {
+// every variant on whatever device they have), the bias-gradient column
+// when db is not nil, and an epilogue.
+func (p *Program) matmul(v gemmVariant, a, b, c, db backend.Tensor, transA, transB bool, e backend.Epilogue) {
 	const op = "MatMul"
 	m, n, k, err := backend.CheckMatMul(op, a, b, c, transA, transB)
 	if !p.ok(err) {
 		return
 	}
-	t := p.b.tilesFor(v, m, n)
-	kSplit, splits := p.b.splitK(t, m, n, k)
-	out := c
-	if splits > 1 {
-		if out = p.scratch(op, splits*m*n); out == nil {
+	x, ok := p.epilogue(op, c, e, true)
+	if !ok {
+		return
+	}
+	cols, hasDB := n, db != nil
+	if hasDB {
+		cols++ // the ones column
+	} else {
+		db = c // bound but never written
+	}
+	t := p.b.tilesFor(v, m, cols)
+	kSplit, splits := p.b.splitK(t, m, cols, k)
+	part, split := c, splits > 1 // part: bound but never written without a split
+	if split {
+		if part = p.scratch(op, splits*m*cols); part == nil {
 			return
 		}
 	}
+	// The GEMM's own store applies the epilogue only when it writes c.
+	own := x
+	if split {
+		own = epi{}
+	}
+	own = own.standIn(a)
 	// A non-transposed a is contiguous along k, a non-transposed b along n.
-	spec := t.spec(!transA, !transB, word(transA), word(transB))
-	p.dispatch("matmul", spec, t.groups(m, n, splits), pushConstants(m, n, k, kSplit), a, b, out)
-	if splits > 1 {
-		p.reduceSplits(out, c, c, m, n, splits, n)
+	spec := append(own.specAfter(t.spec(!transA, !transB, word(transA), word(transB))), word(hasDB), word(split))
+	push := pushConstants(append([]any{m, cols, k, kSplit, n}, own.push()...)...)
+	p.dispatch("matmul", spec, t.groups(m, cols, splits), push, a, b, c, own.bind[0], own.bind[1], own.bind[2], db, part)
+	if split {
+		p.reduceSplits(part, c, db, m, cols, splits, n, x)
 	}
 }

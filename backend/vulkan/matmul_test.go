@@ -19,7 +19,7 @@ type gemmOps struct {
 
 func (g gemmOps) MatMul(a, b, c backend.Tensor, transA, transB bool) {
 	if p, ok := g.o.(*Program); ok {
-		p.matmul(g.v, a, b, c, transA, transB)
+		p.matmul(g.v, a, b, c, nil, transA, transB, backend.Epilogue{})
 		return
 	}
 	g.o.MatMul(a, b, c, transA, transB)
@@ -27,7 +27,7 @@ func (g gemmOps) MatMul(a, b, c backend.Tensor, transA, transB bool) {
 
 func (g gemmOps) Conv2d(x, w, b, y backend.Tensor, stride, pad int) {
 	if p, ok := g.o.(*Program); ok {
-		p.conv2d(g.v, x, w, b, y, stride, pad)
+		p.conv2d(g.v, x, w, b, y, stride, pad, backend.Epilogue{})
 		return
 	}
 	g.o.Conv2d(x, w, b, y, stride, pad)
@@ -35,7 +35,7 @@ func (g gemmOps) Conv2d(x, w, b, y backend.Tensor, stride, pad int) {
 
 func (g gemmOps) Conv2dBackwardData(dy, w, dx backend.Tensor, stride, pad int) {
 	if p, ok := g.o.(*Program); ok {
-		p.conv2dBackwardData(g.v, dy, w, dx, stride, pad)
+		p.conv2dBackwardData(g.v, dy, w, dx, stride, pad, backend.Epilogue{})
 		return
 	}
 	g.o.Conv2dBackwardData(dy, w, dx, stride, pad)
@@ -220,7 +220,7 @@ func BenchmarkMatMul(b *testing.B) {
 				w := benchTensor(b, g, bshape...)
 				out := benchTensor(b, g, c.m, c.n)
 				gemmBenchmark(b, g, 2*float64(c.m*c.n*c.k), func(p *Program) {
-					p.matmul(v, x, w, out, c.transA, c.transB)
+					p.matmul(v, x, w, out, nil, c.transA, c.transB, backend.Epilogue{})
 				})
 			})
 		}
@@ -242,4 +242,36 @@ func benchTensor(b testing.TB, g *Backend, shape ...int) backend.Tensor {
 	}
 	b.Cleanup(t.(*Tensor).buf.Close)
 	return t
+}
+
+// TestSharedTiles checks the shared variant's blockings against what
+// shaders/gemm.glsl assumes, on the devices it must serve: the fixed shared
+// buffers hold a slice of each operand, a thread loads at most gemmLoadMax
+// vec4 groups of each, tiles are powers of two wide in vec4s (the swizzle),
+// per-thread blocks are 4 or 8, and the workgroup fits the device.
+func TestSharedTiles(t *testing.T) {
+	devices := map[string]gpu.Info{
+		"discrete":    {Type: gpu.DiscreteGPU, MaxWorkgroupInvocations: 1024, MaxWorkgroupSize: [3]uint32{1024, 1024, 64}, SubgroupSize: 32},
+		"minimum":     {Type: gpu.IntegratedGPU, MaxWorkgroupInvocations: 128, MaxWorkgroupSize: [3]uint32{128, 128, 64}, SubgroupSize: 16},
+		"swiftshader": {Type: gpu.CPU, MaxWorkgroupInvocations: 256, MaxWorkgroupSize: [3]uint32{256, 256, 256}, SubgroupSize: 4},
+	}
+	pow2 := func(x int) bool { return x > 0 && x&(x-1) == 0 }
+	for name, info := range devices {
+		for _, m := range []int{1, 7, 10, 32, 33, 64, 100, 128, 512, 4096} {
+			for _, n := range []int{1, 10, 28, 32, 289, 512, 8192, 32768} {
+				tl := sharedTiles(info, m, n)
+				nt := tl.wgX * tl.wgY
+				la := (tl.bk*tl.bm()/4 + nt - 1) / nt
+				lb := (tl.bk*tl.bn()/4 + nt - 1) / nt
+				ok := tl.shared && tl.bk >= 4 && tl.bk*tl.bm()/4 <= gemmTileVec4 && tl.bk*tl.bn()/4 <= gemmTileVec4 &&
+					la <= gemmLoadMax && lb <= gemmLoadMax && pow2(tl.bm()/4) && pow2(tl.bn()/4) &&
+					(tl.tm == 4 || tl.tm == 8) && (tl.tn == 4 || tl.tn == 8) &&
+					nt <= int(info.MaxWorkgroupInvocations) && nt%int(info.SubgroupSize) == 0 &&
+					tl.wgX <= int(info.MaxWorkgroupSize[0]) && tl.wgY <= int(info.MaxWorkgroupSize[1])
+				if !ok {
+					t.Errorf("%s, %dx%d: tiles %+v (loads %d, %d)", name, m, n, tl, la, lb)
+				}
+			}
+		}
+	}
 }

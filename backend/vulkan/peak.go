@@ -19,7 +19,8 @@ func init() {
 }
 
 const (
-	// peakLocal is the workgroup size of both peak kernels.
+	// peakLocal is the workgroup size of both peak kernels, which every
+	// device New opens allows (Requirements).
 	peakLocal = 256
 	// peakFMAGroups is the FMA kernel's workgroup count: a million
 	// invocations, several waves on the largest GPUs, many workgroups per
@@ -152,7 +153,7 @@ func (b *Backend) copies(src, dst *gpu.Buffer, size int64) (shader, transfer *ti
 		return nil, nil, err
 	}
 	n := int(size / 16)
-	g := max(1, min(groups(n, peakLocal), 65535))
+	g := max(1, min(groups(n, peakLocal), elementGroupsFor(b.dev.Info())))
 	shader, err = b.newTimed(func(s *gpu.Sequence) error {
 		return s.Dispatch(k, [3]uint32{g, 1, 1}, pushConstants(n), src, dst)
 	})

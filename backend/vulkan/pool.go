@@ -8,15 +8,16 @@ import (
 )
 
 func init() {
-	register("pool", 20, gpu.Read, gpu.Write, gpu.Write)
-	register("pool_backward", 20, gpu.Read, gpu.Read, gpu.Write)
+	register("pool", 36, gpu.Read, gpu.Write, gpu.Write)
+	register("pool_backward", 36, gpu.Read, gpu.Read, gpu.Write)
 }
 
 // poolSpec bakes the window into the pipeline (a network has a pool or
 // two, so few pipelines), which unrolls the kernel's loops and turns its
-// divisions by the stride into shifts or multiplies.
-func poolSpec(kernel, stride int) []uint32 {
-	return []uint32{elementLocal, uint32(kernel), uint32(stride)}
+// divisions by the stride into shifts or multiplies. The divisions by the
+// plane's shape, which vary, take fastDiv's multipliers (divisors).
+func (p *Program) poolSpec(kernel, stride int) []uint32 {
+	return []uint32{p.b.local, uint32(kernel), uint32(stride)}
 }
 
 // MaxPool2d records y = the max of each kernel x kernel window and argmax =
@@ -28,8 +29,8 @@ func (p *Program) MaxPool2d(x, y, argmax backend.Tensor, kernel, stride int) {
 		return
 	}
 	n := y.Len()
-	p.dispatch("pool", poolSpec(kernel, stride), elementGrid(n),
-		pushConstants(n, s.H, s.W, s.OH, s.OW), x, y, argmax)
+	p.dispatch("pool", p.poolSpec(kernel, stride), p.elementGrid(n),
+		pushConstants(append([]any{n, s.H, s.W, s.OH, s.OW}, divisors(s.OH*s.OW, s.OW)...)...), x, y, argmax)
 }
 
 // MaxPool2dBackward records dx = dy routed to each window's argmax, summed
@@ -43,8 +44,8 @@ func (p *Program) MaxPool2dBackward(dy, argmax, dx backend.Tensor, kernel, strid
 		return
 	}
 	n := dx.Len()
-	p.dispatch("pool_backward", poolSpec(kernel, stride), elementGrid(n),
-		pushConstants(n, s.H, s.W, s.OH, s.OW), dy, argmax, dx)
+	p.dispatch("pool_backward", p.poolSpec(kernel, stride), p.elementGrid(n),
+		pushConstants(append([]any{n, s.H, s.W, s.OH, s.OW}, divisors(s.H*s.W, s.W)...)...), dy, argmax, dx)
 }
 
 // apart fails if a shares a buffer with any of others: a windowed op reads

@@ -45,6 +45,15 @@ func (p *Program) Close() error {
 // Sequence is the recording, for timing individual ops (gpu.Sequence.Timestamp).
 func (p *Program) Sequence() *gpu.Sequence { return p.seq }
 
+// Counts is how many dispatches and hazard barriers one run of the program
+// records (see gpu.Sequence.Counts).
+func (p *Program) Counts() (dispatches, barriers int) {
+	if p.seq == nil {
+		return 0, 0
+	}
+	return p.seq.Counts()
+}
+
 // fail remembers the first error.
 func (p *Program) fail(err error) {
 	if p.err == nil && err != nil {
@@ -68,6 +77,8 @@ func (p *Program) dispatch(name string, spec []uint32, groups [3]uint32, push []
 		return
 	}
 	bufs := make([]*gpu.Buffer, len(ts))
+	ranges := make([]gpu.Range, len(ts))
+	parts := false // a part of a Pack, bound from its offset
 	for i, t := range ts {
 		vt, err := p.b.tensor(t)
 		if err == nil {
@@ -78,8 +89,19 @@ func (p *Program) dispatch(name string, spec []uint32, groups [3]uint32, push []
 			return
 		}
 		bufs[i] = vt.buf
+		r, whole := vt.binding()
+		ranges[i], parts = r, parts || !whole
 	}
-	p.dispatchBuffers(name, spec, groups, push, bufs...)
+	if !parts {
+		p.dispatchBuffers(name, spec, groups, push, bufs...)
+		return
+	}
+	k, err := p.b.kernel(name, spec...)
+	if err != nil {
+		p.fail(err)
+		return
+	}
+	p.fail(p.seq.DispatchRanges(k, groups, push, ranges...))
 }
 
 // dispatchBuffers is dispatch with the buffers given, for an op that binds

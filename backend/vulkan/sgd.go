@@ -33,6 +33,6 @@ func (p *Program) SGD(param, grad, buf backend.Tensor, o backend.SGDParams) {
 		schedule, ctr, s = o.Schedule, o.Ctr, o.Schedule.Len()
 	}
 	n := param.Len()
-	p.dispatch("sgd", elementSpec, elementGrid(n),
+	p.dispatch("sgd", p.elementSpec(), p.elementGrid(n),
 		pushConstants(n, o.LR, o.Momentum, o.WeightDecay, o.Nesterov, hasBuf, s), param, grad, bind, schedule, ctr)
 }

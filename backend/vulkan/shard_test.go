@@ -332,7 +332,7 @@ func TestShardOtherOps(t *testing.T) {
 	p := b.NewProgram().(*Program)
 	defer p.Close()
 	n := y.Len()
-	p.dispatch("relu", elementSpec, elementGrid(n), pushConstants(n), x, y)
+	p.dispatch("relu", p.elementSpec(), p.elementGrid(n), pushConstants(n), x, y)
 	if err := p.Err(); err == nil || !strings.Contains(err.Error(), "stored in 3 buffers") || !strings.Contains(err.Error(), "only Gather") {
 		t.Errorf("relu bound to a sharded tensor: error %v, want one saying it is sharded", err)
 	}
@@ -397,4 +397,29 @@ func TestShardGatherFullSize(t *testing.T) {
 	})
 	h.bitIdentical("x", x)
 	h.same("labels", labels)
+}
+
+// TestShardGatherMNIST gathers grey 28x28 records (785 bytes: shards end
+// mid-word, and records start at every byte offset) over three shards,
+// bit-identical to the CPU.
+func TestShardGatherMNIST(t *testing.T) {
+	const rows, steps, n, rs = 13, 3, 8, 1 + 28*28
+	shape := [3]int{1, 28, 28}
+	h := shardHarness(t, (shardRows*rs+3)&^3)
+	recs, _ := h.recordsOf(rows, shape)
+	if vt := sharded(t, recs.gpu); len(vt.shards) != 3 || vt.rowsPerShard != shardRows {
+		t.Fatalf("records in %d shards of %d, want 3 of %d", len(vt.shards), vt.rowsPerShard, shardRows)
+	}
+	order := []uint32{0, 4, 5, 9, 10, 12, 1, 6, 11, 3, 8, 2, 7, 12, 0, 5}
+	for len(order) < steps*n {
+		order = append(order, uint32(h.rng.IntN(rows)))
+	}
+	for i := range order {
+		order[i] |= uint32(i%2) << 31
+	}
+	idx := h.alloc(backend.U32, []int{len(order)})
+	h.upload(idx, order)
+	ctr := h.counters(100, 0)
+	gatherStepsOf(h, recs, idx, ctr, shape, n, steps, backend.GatherParams{
+		Mean: [4]float32{0.1307}, Std: [4]float32{0.3081}, Pad: 2, Reflect: true, IndexFlip: true, Seed: 7})
 }

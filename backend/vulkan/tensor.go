@@ -28,6 +28,20 @@ type Tensor struct {
 
 	shards       []*gpu.Buffer // nil unless sharded; shards[0] == buf
 	rowsPerShard int
+
+	// offset is where the tensor begins in buf, in bytes: non-zero for a
+	// part of a Pack, which kernels see through a descriptor that starts
+	// there. limit is how many bytes from offset the tensor and its views
+	// may use: a part's own share; 0 for the rest of the buffer.
+	offset, limit int64
+}
+
+// room is how many bytes from its offset the tensor's views may use.
+func (t *Tensor) room() int64 {
+	if t.limit == 0 {
+		return t.buf.Size() - t.offset
+	}
+	return t.limit
 }
 
 // Free closes t's buffers, which its views share.
@@ -106,6 +120,58 @@ func (b *Backend) NewTensor(dt backend.DType, shape ...int) (backend.Tensor, err
 	return &Tensor{buf: buf, shape: slices.Clone(shape), dtype: dt, n: n}, nil
 }
 
+// Pack allocates one buffer for tensors of every shape, each starting at a
+// multiple of the device's minStorageBufferOffsetAlignment (so a kernel can
+// bind it alone), zeroes all of it and returns the parts with a 1-D tensor
+// over the whole buffer.
+func (b *Backend) Pack(dt backend.DType, shapes ...[]int) (whole backend.Tensor, parts []backend.Tensor, offsets []int, err error) {
+	if len(shapes) == 0 {
+		return nil, nil, nil, fmt.Errorf("pack: no shapes")
+	}
+	// Offsets in elements, aligned for binding (and to 16 bytes, which
+	// vector loads like).
+	align := max(int(b.dev.Info().MinStorageBufferAlign), 16) / dt.Size()
+	total := 0
+	ns := make([]int, len(shapes))
+	for i, s := range shapes {
+		if ns[i], err = count(s); err != nil {
+			return nil, nil, nil, fmt.Errorf("pack: %w", err)
+		}
+		total = (total + align - 1) / align * align
+		offsets = append(offsets, total)
+		total += ns[i]
+	}
+	size := (int64(total)*int64(dt.Size()) + 3) &^ 3
+	if size > b.maxBuffer {
+		return nil, nil, nil, fmt.Errorf("pack of %d tensors (%d bytes): larger than the device's %d-byte storage-buffer limit", len(shapes), size, b.maxBuffer)
+	}
+	buf, err := b.dev.NewBuffer(size)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("pack of %d tensors (%d bytes): %w", len(shapes), size, err)
+	}
+	// The gaps must hold zeros: an op over the whole (SGD) passes over them.
+	if err := buf.Write(0, make([]byte, size)); err != nil {
+		buf.Close()
+		return nil, nil, nil, err
+	}
+	whole = &Tensor{buf: buf, shape: []int{total}, dtype: dt, n: total}
+	for i, s := range shapes {
+		off := int64(offsets[i]) * int64(dt.Size())
+		lim := (int64(ns[i])*int64(dt.Size()) + 3) &^ 3
+		parts = append(parts, &Tensor{buf: buf, shape: slices.Clone(s), dtype: dt, n: ns[i], offset: off, limit: lim})
+	}
+	return whole, parts, offsets, nil
+}
+
+// binding is the part of the tensor's buffer a kernel binds: all of it
+// from the tensor's offset (whole is false only for a part of a Pack).
+func (t *Tensor) binding() (r gpu.Range, whole bool) {
+	if t.offset == 0 {
+		return gpu.Range{Buffer: t.buf, Size: t.buf.Size()}, true
+	}
+	return gpu.Range{Buffer: t.buf, Offset: t.offset, Size: t.room()}, false
+}
+
 // newSharded allocates a U8 tensor of n elements in shards of as many whole
 // rows as fit in b.maxBuffer, each padded to whole 32-bit words (which is how
 // shaders read bytes; the limit is rounded down to words so the padding
@@ -147,10 +213,10 @@ func (b *Backend) View(t backend.Tensor, shape ...int) (backend.Tensor, error) {
 	if vt.sharded() {
 		return vt.shardedView(shape, n)
 	}
-	if int64(n)*int64(vt.dtype.Size()) > vt.buf.Size() {
+	if int64(n)*int64(vt.dtype.Size()) > vt.room() {
 		return nil, fmt.Errorf("view %v of a tensor %v: needs %d elements, the storage has fewer", shape, vt.shape, n)
 	}
-	return &Tensor{buf: vt.buf, shape: slices.Clone(shape), dtype: vt.dtype, n: n}, nil
+	return &Tensor{buf: vt.buf, shape: slices.Clone(shape), dtype: vt.dtype, n: n, offset: vt.offset, limit: vt.limit}, nil
 }
 
 // shardedView is View of a sharded tensor: its rows stay split at the same
@@ -209,7 +275,7 @@ func (b *Backend) Upload(t backend.Tensor, src any) error {
 		return fmt.Errorf("upload of %T (%d elements) into a %s tensor %v: type or length does not match", src, lenOf(src), vt.dtype, vt.shape)
 	}
 	if !vt.sharded() {
-		return vt.buf.Write(0, raw)
+		return vt.buf.Write(vt.offset, raw)
 	}
 	for i, s := range vt.shards {
 		lo, hi := vt.shardRange(i)
@@ -240,7 +306,7 @@ func (b *Backend) Download(t backend.Tensor, dst any) error {
 		return fmt.Errorf("download of a %s tensor %v into %T (%d elements): type or length does not match", vt.dtype, vt.shape, dst, lenOf(dst))
 	}
 	if !vt.sharded() {
-		if err := vt.buf.Read(0, raw); err != nil {
+		if err := vt.buf.Read(vt.offset, raw); err != nil {
 			return err
 		}
 	}

@@ -474,7 +474,8 @@ for large batches on a CPU Vulkan driver).
 
 JSON (--json): an array of {"backend", "device_type", "what" ("train" or
 "eval"), "arch", "batch", "images_per_second", "images", "seconds",
-"peak_memory_bytes" (Vulkan only)}; device_type is
+"peak_memory_bytes" (Vulkan only), "dispatches_per_step" and
+"barriers_per_step" (training rows, Vulkan only)}; device_type is
 "cpu-reference" for the CPU reference, else the Vulkan device's type
 ("discrete-gpu", "integrated-gpu", "virtual-gpu", "cpu").`,
 		Example: `  vkcnn bench train --device 0 --batch 32 --images 320
@@ -575,13 +576,19 @@ func benchTrain(cmd *cobra.Command, f *benchTrainFlags) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(results)
 	}
-	rows := [][]string{{"backend", "type", "arch", "what", "batch", "images", "seconds", "images/s", "peak memory"}}
+	rows := [][]string{{"backend", "type", "arch", "what", "batch", "images", "seconds", "images/s", "ms/step", "dispatches", "barriers", "peak memory"}}
 	for _, t := range results {
+		dispatches, barriers := "-", "-"
+		if t.DispatchesPerStep > 0 {
+			dispatches, barriers = fmt.Sprint(t.DispatchesPerStep), fmt.Sprint(t.BarriersPerStep)
+		}
 		rows = append(rows, []string{t.Backend, t.DeviceType, t.Arch, t.What, fmt.Sprint(t.Batch), fmt.Sprint(t.Images),
-			fmt.Sprintf("%.2f", t.Seconds), fmt.Sprintf("%.1f", t.ImagesPerSecond), mib(t.PeakMemory)})
+			fmt.Sprintf("%.2f", t.Seconds), fmt.Sprintf("%.1f", t.ImagesPerSecond),
+			fmt.Sprintf("%.1f", 1000*float64(t.Batch)/t.ImagesPerSecond), dispatches, barriers, mib(t.PeakMemory)})
 	}
 	table(stdout, rows, 4)
 	fmt.Fprintln(stdout, "train: one timed epoch after a warm-up epoch (the recorded step replayed); eval: one timed pass over the test set after a warm-up pass")
+	fmt.Fprintln(stdout, "ms/step: per batch; dispatches, barriers: the compute dispatches and hazard barriers of one recorded training step (Vulkan)")
 	return nil
 }
 

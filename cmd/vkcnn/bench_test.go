@@ -47,7 +47,7 @@ func checkTiming(t *testing.T, name, where string, tm *benchTiming, timing strin
 }
 
 func TestBenchCPU(t *testing.T) {
-	r := benchJSON(t, "--device", "cpu", "--filter", "relu", "--runs", "3", "--large=false")
+	r := benchJSON(t, "--device", "cpu", "--filter", `^relu\.[a-z]+$`, "--runs", "3", "--large=false")
 	if r.Device != nil || r.Ceilings != nil || r.Runs != 3 || r.Large != "none" || r.CPU.Backend != "cpu" {
 		t.Errorf("report: %+v", r)
 	}
@@ -144,7 +144,7 @@ func TestBenchVulkan(t *testing.T) {
 		t.Skipf("no Vulkan device: %v", err)
 	}
 	// Batch 32 only: lavapipe takes seconds over batch 256's fc3.
-	r := benchJSON(t, "--device", "0", "--filter", "relu|matmul", "--runs", "3", "--large=false", "--batch", "32")
+	r := benchJSON(t, "--device", "0", "--filter", `^(relu\.[a-z]+|matmul\.[a-z0-9.-]+)$`, "--runs", "3", "--large=false", "--batch", "32")
 	if r.Device == nil || r.Ceilings == nil || !(r.Ceilings.FMAGFLOPs > 0) || !(r.Ceilings.CopyGBs > 0) || !(r.Ceilings.RidgeFLOPPerByte > 0) {
 		t.Fatalf("report: %+v, ceilings %+v", r, r.Ceilings)
 	}

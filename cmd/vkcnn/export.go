@@ -14,7 +14,7 @@ import (
 
 	"github.com/vkcnn/vkcnn/arch"
 	"github.com/vkcnn/vkcnn/backend"
-	"github.com/vkcnn/vkcnn/cifar10"
+	"github.com/vkcnn/vkcnn/dataset"
 	"github.com/vkcnn/vkcnn/internal/atomicfile"
 	"github.com/vkcnn/vkcnn/layers"
 	"github.com/vkcnn/vkcnn/onnx"
@@ -43,8 +43,13 @@ the architecture. Weights keep their PyTorch state_dict names.`, onnx.Opset, onn
 			if err := checkExportOut(out, model); err != nil {
 				return err
 			}
-			// Checkpoints do not yet record their input; vkcnn trains on CIFAR-10.
-			in := arch.CIFAR10
+			// The input and class names the checkpoint records (CIFAR-10's
+			// for one that records none).
+			info, err := readModelInfo(model)
+			if err != nil {
+				return err
+			}
+			in := info.in
 			// The weights are only read, so the CPU reference serves whatever
 			// the machine has.
 			b, nw, err := openModel("cpu", model, archFlag, in, cmd.ErrOrStderr())
@@ -57,7 +62,7 @@ the architecture. Weights keep their PyTorch state_dict names.`, onnx.Opset, onn
 				return err
 			}
 			mp, err := onnx.Export(nw.Model, w, onnx.Info{
-				C: in.C, H: in.H, W: in.W, Classes: cifar10.ClassNames(),
+				C: in.C, H: in.H, W: in.W, Classes: info.classes,
 				Arch: nw.Name, ArchSource: nw.Source, Version: version(),
 			})
 			if err != nil {
@@ -118,7 +123,7 @@ func version() string {
 // every image of the split, in order, as little-endian float32 values
 // (images × classes), computed from the pixels scaled to [0,1] as an
 // exported ONNX model takes them, so the two can be compared.
-func writeLogits(path string, b backend.Backend, m *layers.Model, s cifar10.Split, in arch.Input) error {
+func writeLogits(path string, b backend.Backend, m *layers.Model, s dataset.Split, in arch.Input) error {
 	const batch = 100 // bounds the memory of a large test set
 	per := in.C * in.H * in.W
 	var logits []float32

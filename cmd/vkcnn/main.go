@@ -16,7 +16,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(devicesCommand(), trainCommand(), evalCommand(), predictCommand(), showCommand(), plotCommand(), benchCommand(), modelsCommand(), exportCommand())
+	root.AddCommand(devicesCommand(), trainCommand(), evalCommand(), predictCommand(), showCommand(), plotCommand(), benchCommand(), modelsCommand(), exportCommand(), serveCommand())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "vkcnn:", err)
 		os.Exit(1)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/vkcnn/vkcnn/arch"
 	"github.com/vkcnn/vkcnn/backend"
-	"github.com/vkcnn/vkcnn/cifar10"
+	"github.com/vkcnn/vkcnn/dataset"
 	"github.com/vkcnn/vkcnn/layers"
 	"github.com/vkcnn/vkcnn/recipe"
 )
@@ -241,27 +241,32 @@ func (r *recipeFlags) config(m *layers.Model, seed uint64) layers.Config {
 
 // initRecipe applies the recipe's initialization to a freshly initialized
 // model: Dirac convolutions and the whitening convolution, computed from
-// the first training images as the model sees them (normalized).
-func initRecipe(b backend.Backend, nw *arch.Network, train cifar10.Split, r *recipeFlags) error {
+// the first training images as the model sees them (normalized), at the
+// model's input shape.
+func initRecipe(b backend.Backend, nw *arch.Network, train dataset.Split, r *recipeFlags) error {
 	if !r.dirac && !r.whiten {
 		return nil
 	}
-	n := min(train.N, recipe.AirbenchWhitenImages)
-	const side = cifar10.ImageSide
-	images := make([]float32, n*3*side*side)
 	m := nw.Model
+	c, h, w := m.InputShape()
+	size := c * h * w
+	if train.RecordSize != 1+size {
+		return fmt.Errorf("initializing %s: %d-byte records for a %dx%dx%d input", nw.Name, train.RecordSize, c, h, w)
+	}
+	n := min(train.N, recipe.AirbenchWhitenImages)
+	images := make([]float32, n*size)
+	normalize := len(m.Std) == c
 	for i := range n {
-		rec := train.Records[i*cifar10.RecordSize+1 : (i+1)*cifar10.RecordSize]
-		for j, v := range rec {
+		for j, v := range train.Image(i) {
 			x := float32(v) / 255
-			if len(m.Std) == 3 {
-				c := j / (side * side)
-				x = (x - m.Mean[c]) / m.Std[c]
+			if normalize {
+				ch := j / (h * w)
+				x = (x - m.Mean[ch]) / m.Std[ch]
 			}
-			images[i*len(rec)+j] = x
+			images[i*size+j] = x
 		}
 	}
-	if err := recipe.AirbenchInit(b, m, r.dirac, r.whiten, images, n, side, side); err != nil {
+	if err := recipe.AirbenchInit(b, m, r.dirac, r.whiten, images, n, h, w); err != nil {
 		return fmt.Errorf("initializing %s: %w", nw.Name, err)
 	}
 	return nil

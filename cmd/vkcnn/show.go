@@ -32,7 +32,7 @@ func showCommand() *cobra.Command {
 				imgs[i] = d.Train.Image(int(order[i]))
 				labels[i] = d.Classes[d.Train.Label(int(order[i]))]
 			}
-			if err := images.SavePNG(out, images.Grid(imgs, labels, 8)); err != nil {
+			if err := images.SavePNG(out, images.GridOf(imgs, d.Channels, d.Height, d.Width, labels, 8)); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d images to %s\n", n, out)

@@ -22,7 +22,7 @@ import (
 	"github.com/vkcnn/vkcnn/arch"
 	"github.com/vkcnn/vkcnn/backend"
 	"github.com/vkcnn/vkcnn/checkpoint"
-	"github.com/vkcnn/vkcnn/cifar10"
+	"github.com/vkcnn/vkcnn/dataset"
 	"github.com/vkcnn/vkcnn/layers"
 	"github.com/vkcnn/vkcnn/metrics"
 	"github.com/vkcnn/vkcnn/recipe"
@@ -36,13 +36,16 @@ type trainFlags struct {
 	arch                  string
 	resume, metrics       string
 	limitTrain, limitTest int
+	serve                 string // the dashboard's address (--serve)
+
+	window trainWindow // --window (window.go, window_stub.go)
 }
 
 func trainCommand() *cobra.Command {
 	f := &trainFlags{}
 	cmd := &cobra.Command{
 		Use:   "train",
-		Short: "Train a network on CIFAR-10 (by default the PyTorch tutorial's CNN, 10 epochs of SGD)",
+		Short: "Train a network on a data set (by default the PyTorch tutorial's CNN on CIFAR-10, 10 epochs of SGD)",
 		Long: `Trains a network (--arch) with a recipe (--recipe), writing checkpoints and
 metrics to --out after every epoch.
 
@@ -71,6 +74,8 @@ part of the recipe, so any network can use any technique.`,
 	fl.IntVar(&f.limitTrain, "limit-train", 0, "use only the first N training images (0: all)")
 	fl.IntVar(&f.limitTest, "limit-test", 0, "use only the first N test images (0: all)")
 	addArchFlag(cmd, &f.arch, arch.Default)
+	addServeFlag(cmd, &f.serve)
+	addWindowFlag(cmd, &f.window)
 	return cmd
 }
 
@@ -102,7 +107,7 @@ func train(cmd *cobra.Command, f *trainFlags) error {
 		state = &s
 		// The run goes on with its own network and recipe.
 		if src, ok := s.Meta[archSourceKey]; ok {
-			if cmd.Flags().Changed("arch") && src != archText {
+			if cmd.Flags().Changed("arch") && !sameNetwork(f.arch, archText, s.Meta) {
 				return fmt.Errorf("--arch %s differs from the network of the run in %s (%s): drop --arch to resume it", f.arch, f.resume, s.Meta[archNameKey])
 			}
 			archName, archText = s.Meta[archNameKey], src
@@ -138,12 +143,12 @@ func train(cmd *cobra.Command, f *trainFlags) error {
 	trainSet := limit(data.Train, f.limitTrain, "--limit-train", stderr)
 	testSet := limit(data.Test, f.limitTest, "--limit-test", stderr)
 
-	b, err := openBackend(f.device, stderr)
+	b, err := openBackend(f.device, stderr, f.window.options)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	nw, err := arch.Build(archName, archText, input(data))
+	nw, err := networkFor(archName, archText, data, resumeMeta(state), f.resume, stderr)
 	if err != nil {
 		return err
 	}
@@ -188,17 +193,27 @@ func train(cmd *cobra.Command, f *trainFlags) error {
 	}
 	fmt.Fprintf(stderr, "training %s (%s recipe) on %s: %d training and %d test images, batch %d, %v epochs; writing to %s\n",
 		nw.Name, f.name, b.Name(), trainSet.N, testSet.N, f.batch, f.epochs, f.out)
+	dash, err := startDashboard(cmd, f, nw, archText, b, dashboardSplit(data, trainSet), dashboardSplit(data, testSet), data.Classes, first)
+	if err != nil {
+		return err
+	}
+	defer dash.close()
+	endWindow, err := f.window.start(b, m, t, stderr)
+	if err != nil {
+		return err
+	}
+	defer endWindow()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	for epoch := first; float64(epoch) < f.epochs && !t.Done(); epoch++ {
 		bar := newBar(stderr, trainSet.N, epoch)
-		res, err := t.Epoch(ctx, epoch, bar.update)
+		res, err := t.Epoch(ctx, epoch, f.window.progress(dash.progress(epoch, t.LR, bar.update)))
 		bar.finish()
 		if err != nil {
 			return epochError(err, epoch, f.out)
 		}
-		_, acc, _, err := t.Evaluate()
+		testLoss, acc, pred, err := t.Evaluate()
 		if err != nil {
 			return epochError(fmt.Errorf("evaluating after epoch %d: %w", epoch, err), epoch, f.out)
 		}
@@ -225,6 +240,7 @@ func train(cmd *cobra.Command, f *trainFlags) error {
 				return err
 			}
 		}
+		dash.epoch(e, testLoss, pred)
 	}
 	fmt.Fprintf(stderr, "done: weights in %s\n", filepath.Join(f.out, checkpoint.ModelFile))
 	return nil
@@ -260,7 +276,7 @@ func save(cmd *cobra.Command, b backend.Backend, nw *arch.Network, t *layers.Tra
 	return checkpoint.SaveState(f.out, checkpoint.State{
 		Epoch: epochs, Step: t.Step, Seed: f.seed,
 		LR: f.lr, Momentum: f.momentum, WeightDecay: f.decay, BatchSize: f.batch, Augment: f.augment,
-		Weights: weights, Momenta: momenta, Meta: archMeta(nw), Recipe: f.recipeFlags.values(cmd.Flags()),
+		Weights: weights, Momenta: momenta, Meta: modelMeta(nw, f.data.loaded), Recipe: f.recipeFlags.values(cmd.Flags()),
 	})
 }
 
@@ -321,7 +337,7 @@ func restore(b backend.Backend, m *layers.Model, s checkpoint.State) error {
 }
 
 // limit applies --limit-train or --limit-test, clamping with a warning.
-func limit(s cifar10.Split, n int, flag string, log io.Writer) cifar10.Split {
+func limit(s dataset.Split, n int, flag string, log io.Writer) dataset.Split {
 	if n == 0 {
 		return s
 	}

@@ -93,13 +93,13 @@ func TestZooPyTorchInterop(t *testing.T) {
 			for _, w := range []string{filepath.Join(run, "model.safetensors"), torchInit, torchTrained} {
 				var te torchEval
 				torchZoo(t, &te, "eval", "--arch", a, "--weights", w, "--archive", data)
-				out := mustRun(t, "eval", "--arch", a, "--data", data, "--device", "cpu", "--model", w)
+				out := mustRun(t, "eval", "--arch", a, "--tta", "0", "--data", data, "--device", "cpu", "--model", w)
 				want := fmt.Sprintf("%.2f %%", te.Accuracy)
 				if !strings.Contains(out, want) {
 					t.Errorf("%s: vkcnn eval does not report PyTorch's accuracy %s:\n%s", filepath.Base(w), want, out)
 				}
 				csvPath := filepath.Join(dir, "pred.csv")
-				mustRun(t, "eval", "--arch", a, "--data", data, "--device", "cpu", "--model", w, "--predictions", csvPath)
+				mustRun(t, "eval", "--arch", a, "--tta", "0", "--data", data, "--device", "cpu", "--model", w, "--predictions", csvPath)
 				if got := predictions(t, csvPath); !slices.Equal(got, te.Predictions) {
 					t.Errorf("%s: vkcnn predicts %v, PyTorch %v", filepath.Base(w), got, te.Predictions)
 				}
