@@ -146,3 +146,35 @@ func TestLookaheadTrainer(t *testing.T) {
 		}
 	}
 }
+
+// TestTTAViews: the views of each test-time augmentation level and their
+// weights, airbench's: the image and its mirror at 1/4 each, the one-pixel
+// up-left and down-right translates (reflect-padded) and their mirrors at
+// 1/8 each; every level's weights sum to 1.
+func TestTTAViews(t *testing.T) {
+	type v struct {
+		pad, dx, dy int
+		mirror      bool
+		w           float32
+	}
+	want := [][]v{
+		{{0, 0, 0, false, 1}},
+		{{0, 0, 0, false, 0.5}, {0, 0, 0, true, 0.5}},
+		{{0, 0, 0, false, 0.25}, {0, 0, 0, true, 0.25}, {1, 0, 0, false, 0.125}, {1, 0, 0, true, 0.125}, {1, 2, 2, false, 0.125}, {1, 2, 2, true, 0.125}},
+	}
+	for level, views := range ttaViews {
+		var sum float32
+		for i, got := range views {
+			g := got.g
+			w := want[level][i]
+			if g.Pad != w.pad || g.DX != w.dx || g.DY != w.dy || g.Mirror != w.mirror || got.w != w.w ||
+				level > 0 && !g.Fixed || g.Pad > 0 && !g.Reflect {
+				t.Errorf("level %d view %d: %+v weight %v, want %+v", level, i, g, got.w, w)
+			}
+			sum += got.w
+		}
+		if sum != 1 {
+			t.Errorf("level %d: weights sum to %v", level, sum)
+		}
+	}
+}
