@@ -68,7 +68,7 @@ func TestMatMulKernel(t *testing.T) {
 				defer seq.Close()
 				bm, bn := int(v.wgY*v.tm), int(v.wgX*v.tn)
 				groups := [3]uint32{uint32((n + bn - 1) / bn), uint32((m + bm - 1) / bm), 1}
-				push := make([]byte, 36) // the epilogue's four words stay 0
+				push := make([]byte, 36)                 // the epilogue's four words stay 0
 				for i, w := range []int{m, n, k, k, n} { // M, N, K, one reduction slice of length K, c's columns
 					binary.LittleEndian.PutUint32(push[4*i:], uint32(w))
 				}
