@@ -13,7 +13,7 @@ import (
 
 func sampleEpochs() []Epoch {
 	return []Epoch{
-		{Epoch: 1, TrainLoss: 1.61, TrainAccuracy: 41.2, TestAccuracy: 50.3, Seconds: 12.5, ImagesPerSecond: 4000},
+		{Epoch: 1, TrainLoss: 1.61, TrainAccuracy: 41.2, TestAccuracy: 50.3, Seconds: 12.5, ImagesPerSecond: 4000, LR: 0.001},
 		{Epoch: 2, TrainLoss: 1.12, TrainAccuracy: 60.1, TestAccuracy: 62.9, Seconds: 11.9, ImagesPerSecond: 4201.5},
 		{Epoch: 3, TrainLoss: 0.93, TrainAccuracy: 67.0, TestAccuracy: 66.1, Seconds: 12.0, ImagesPerSecond: 4166.25},
 	}
@@ -39,7 +39,7 @@ func TestAppendReadRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := strings.SplitN(string(raw), "\n", 2)[0]
-	const wantLine = `{"epoch":1,"train_loss":1.61,"train_accuracy":41.2,"test_accuracy":50.3,"seconds":12.5,"images_per_second":4000}`
+	const wantLine = `{"epoch":1,"train_loss":1.61,"train_accuracy":41.2,"test_accuracy":50.3,"seconds":12.5,"images_per_second":4000,"lr":0.001}`
 	if first != wantLine {
 		t.Errorf("first line = %s\nwant %s", first, wantLine)
 	}
