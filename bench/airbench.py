@@ -114,6 +114,7 @@ from torch import nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 import zoo  # noqa: E402
+from torch_zoo import positive  # noqa: E402  (the argument parsers are shared)
 
 
 # ---------------------------------------------------------------- data
@@ -460,18 +461,6 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message):
         fail("%s (see --help)" % message)
-
-
-def positive(kind):
-    def parse(s):
-        try:
-            v = kind(s)
-        except ValueError:
-            raise argparse.ArgumentTypeError("%r is not a number" % s)
-        if not (v > 0 and math.isfinite(v)):
-            raise argparse.ArgumentTypeError("%s must be positive" % s)
-        return v
-    return parse
 
 
 def parse_args(argv):
