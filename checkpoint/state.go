@@ -151,7 +151,7 @@ func LoadState(dir string) (State, error) {
 	if err != nil {
 		return State{}, fmt.Errorf("read optimizer state: %w", err)
 	}
-	momenta, err := stepTensors(optPath, buf, sj.Step, statePath)
+	momenta, _, err := stepTensors(optPath, buf, sj.Step, statePath)
 	if err != nil {
 		return State{}, err
 	}
@@ -160,17 +160,13 @@ func LoadState(dir string) (State, error) {
 	if err != nil {
 		return State{}, fmt.Errorf("read the model of the run: %w", err)
 	}
-	weights, err := stepTensors(modelPath, buf, sj.Step, statePath)
-	if err != nil {
-		return State{}, err
-	}
-	modelFile, err := parse(modelPath, buf)
+	weights, modelMeta, err := stepTensors(modelPath, buf, sj.Step, statePath)
 	if err != nil {
 		return State{}, err
 	}
 	// Meta is what the caller added; the format and step are this package's.
 	meta := map[string]string{}
-	for k, v := range modelFile.meta {
+	for k, v := range modelMeta {
 		if k != "format" && k != stepKey {
 			meta[k] = v
 		}
@@ -192,27 +188,28 @@ func LoadState(dir string) (State, error) {
 }
 
 // stepTensors parses a safetensors file that SaveState wrote and checks it
-// is from step, the step state.json records.
-func stepTensors(path string, buf []byte, step uint64, statePath string) ([]Tensor, error) {
+// is from step, the step state.json records; it returns the tensors and the
+// file's metadata.
+func stepTensors(path string, buf []byte, step uint64, statePath string) ([]Tensor, map[string]string, error) {
 	f, err := parse(path, buf)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if got, want := f.meta[stepKey], strconv.FormatUint(step, 10); got != want {
-		return nil, fmt.Errorf("%s is from step %q but %s from step %s: a save was interrupted; start a fresh run",
+		return nil, nil, fmt.Errorf("%s is from step %q but %s from step %s: a save was interrupted; start a fresh run",
 			path, got, statePath, want)
 	}
 	out := make([]Tensor, 0, len(f.tensors))
 	for _, t := range f.tensors {
 		i64 := t.dtype == "I64"
 		if err := t.checkDType(path, i64); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		shape, err := t.intShape(path)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, Tensor{Name: t.name, Shape: shape, Data: t.float32s(), Int64: i64})
 	}
-	return out, nil
+	return out, f.meta, nil
 }
