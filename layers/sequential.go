@@ -68,10 +68,7 @@ func describe(l Layer) string {
 	common := moduleOf(ps[0].Name)
 	for _, p := range ps[1:] {
 		for common != "" && !strings.HasPrefix(p.Name, common+".") {
-			common = moduleOf(common)
-			if !strings.Contains(common, ".") && !strings.HasPrefix(p.Name, common+".") {
-				common = ""
-			}
+			common, _, _ = cutLast(common)
 		}
 	}
 	if common == "" {
@@ -82,12 +79,18 @@ func describe(l Layer) string {
 
 // moduleOf strips the last component of a dotted parameter name.
 func moduleOf(name string) string {
-	for i := len(name) - 1; i >= 0; i-- {
-		if name[i] == '.' {
-			return name[:i]
-		}
+	if m, _, ok := cutLast(name); ok {
+		return m
 	}
 	return name
+}
+
+// cutLast splits a dotted name before its last dot ("" and false without one).
+func cutLast(name string) (before, after string, found bool) {
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		return name[:i], name[i+1:], true
+	}
+	return "", name, false
 }
 
 func (c chain) Out() backend.Tensor  { return c[len(c)-1].Out() }
