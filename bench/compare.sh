@@ -391,10 +391,13 @@ fi
 # ---- 4. GPU
 gpu=""
 if [ "$no_gpu" = 0 ] && [ "$zoo_only" = 0 ]; then
+  # Whole outputs captured first: under pipefail, grep -q or head quitting early would let the
+  # writer die of SIGPIPE and the pipeline count as failed, at random.
   if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
-    gpu=$(nvidia-smi -L | head -1)
-  elif [ -n "$vkcnn" ] && "$vkcnn" devices 2>/dev/null | grep -Eq 'discrete-gpu|integrated-gpu'; then
-    gpu=$("$vkcnn" devices | grep -E 'discrete-gpu|integrated-gpu' | head -1)
+    gpu=$(nvidia-smi -L | sed -n 1p)
+  elif [ -n "$vkcnn" ]; then
+    devs=$("$vkcnn" devices 2>/dev/null || true)
+    gpu=$(grep -m1 -E 'discrete-gpu|integrated-gpu' <<<"$devs" || true)
   fi
 fi
 if [ "$zoo_only" = 1 ]; then
