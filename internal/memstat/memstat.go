@@ -12,14 +12,21 @@ import (
 // LiveHeap is the size in bytes of the Go heap's live objects once
 // collections have run the finalizers that vulkan-go attaches to its C
 // copies. (HeapInuse counts whole spans and wanders by a MiB with
-// fragmentation, so it makes a poor leak signal.)
+// fragmentation, so it makes a poor leak signal.) It collects until two
+// readings in a row agree, since on a loaded machine the finalizer goroutine
+// may not run within any fixed wait, and its garbage would then be counted.
 func LiveHeap() int64 {
-	for range 3 {
+	var m runtime.MemStats
+	last := int64(-1)
+	for range 50 {
 		runtime.GC()
 		time.Sleep(time.Millisecond) // the finalizer goroutine runs
+		runtime.ReadMemStats(&m)
+		if int64(m.HeapAlloc) == last {
+			break
+		}
+		last = int64(m.HeapAlloc)
 	}
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
 	return int64(m.HeapAlloc)
 }
 
