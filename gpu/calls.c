@@ -1,30 +1,11 @@
 // Vulkan calls whose arguments are arrays or nested structures (see shim.h
 // for why they are not made through vulkan-go). Structure layouts are those
 // of the Vulkan 1.1 specification.
-#include "shim.h"
+#include "vkstructs.h"
 
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum {
-	errInit = -3,    // VK_ERROR_INITIALIZATION_FAILED
-	errHostMem = -1, // VK_ERROR_OUT_OF_HOST_MEMORY
-	errIncomplete = 5,
-	typeStorageBuffer = 7,
-	stageCompute = 0x20,
-	familyIgnored = 0xffffffffu,
-};
-
-#define wholeSize (~(uint64_t)0)
-
-// PROC declares fn as instance's entry point name of type t (a typedef),
-// returning errInit from the calling function when there is none.
-#define PROC(t, instance, name)                                                                                        \
-	t fn = (t)vkcnn_proc(instance, name);                                                                              \
-	if (fn == NULL) {                                                                                                  \
-		return errInit;                                                                                                \
-	}
 
 typedef struct {
 	uint32_t sType;
@@ -144,22 +125,6 @@ uint32_t vkcnn_queue_families(void *instance, void *physicalDevice, uint32_t *fl
 	return n;
 }
 
-typedef struct {
-	uint32_t binding;
-	uint32_t descriptorType;
-	uint32_t descriptorCount;
-	uint32_t stageFlags;
-	const void *pImmutableSamplers;
-} binding_t;
-
-typedef struct {
-	uint32_t sType;
-	const void *pNext;
-	uint32_t flags;
-	uint32_t bindingCount;
-	const binding_t *pBindings;
-} set_layout_info_t;
-
 int vkcnn_create_set_layout(void *instance, void *device, uint32_t n, uint64_t *layout) {
 	typedef int (*fn_t)(void *, const set_layout_info_t *, const void *, uint64_t *);
 	PROC(fn_t, instance, "vkCreateDescriptorSetLayout");
@@ -203,20 +168,6 @@ int vkcnn_create_pipeline_layout(void *instance, void *device, uint64_t setLayou
 	return fn(device, &info, NULL, layout);
 }
 
-typedef struct {
-	uint32_t type;
-	uint32_t descriptorCount;
-} pool_size_t;
-
-typedef struct {
-	uint32_t sType;
-	const void *pNext;
-	uint32_t flags;
-	uint32_t maxSets;
-	uint32_t poolSizeCount;
-	const pool_size_t *pPoolSizes;
-} pool_info_t;
-
 int vkcnn_create_descriptor_pool(void *instance, void *device, uint32_t sets, uint32_t perSet, uint64_t *pool) {
 	typedef int (*fn_t)(void *, const pool_info_t *, const void *, uint64_t *);
 	PROC(fn_t, instance, "vkCreateDescriptorPool");
@@ -225,29 +176,10 @@ int vkcnn_create_descriptor_pool(void *instance, void *device, uint32_t sets, ui
 	return fn(device, &info, NULL, pool);
 }
 
-typedef struct {
-	uint64_t buffer;
-	uint64_t offset;
-	uint64_t range;
-} buffer_info_t;
-
-typedef struct {
-	uint32_t sType;
-	const void *pNext;
-	uint64_t dstSet;
-	uint32_t dstBinding;
-	uint32_t dstArrayElement;
-	uint32_t descriptorCount;
-	uint32_t descriptorType;
-	const void *pImageInfo;
-	const buffer_info_t *pBufferInfo;
-	const void *pTexelBufferView;
-} write_t;
-
 int vkcnn_write_descriptors(void *instance, void *device, uint64_t set, const uint64_t *buffers, uint32_t n) {
 	typedef void (*fn_t)(void *, uint32_t, const write_t *, uint32_t, const void *);
 	PROC(fn_t, instance, "vkUpdateDescriptorSets");
-	buffer_info_t *infos = calloc(n == 0 ? 1 : n, sizeof *infos);
+	buffer_desc_t *infos = calloc(n == 0 ? 1 : n, sizeof *infos);
 	write_t *writes = calloc(n == 0 ? 1 : n, sizeof *writes);
 	if (infos == NULL || writes == NULL) {
 		free(infos);
@@ -255,7 +187,7 @@ int vkcnn_write_descriptors(void *instance, void *device, uint64_t set, const ui
 		return errHostMem;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		infos[i] = (buffer_info_t){buffers[i], 0, wholeSize};
+		infos[i] = (buffer_desc_t){buffers[i], 0, wholeSize};
 		writes[i].sType = 35;
 		writes[i].dstSet = set;
 		writes[i].dstBinding = i;
@@ -280,13 +212,6 @@ typedef struct {
 	uint64_t offset;
 	uint64_t size;
 } buffer_barrier_t;
-
-typedef struct {
-	uint32_t sType;
-	const void *pNext;
-	uint32_t srcAccessMask;
-	uint32_t dstAccessMask;
-} memory_barrier_t;
 
 typedef void (*barrier_fn_t)(void *, uint32_t, uint32_t, uint32_t, uint32_t, const memory_barrier_t *, uint32_t,
                              const buffer_barrier_t *, uint32_t, const void *);
@@ -322,18 +247,6 @@ int vkcnn_cmd_copy(void *instance, void *cb, uint64_t src, uint64_t srcOffset, u
 	fn(cb, src, dst, 1, region);
 	return 0;
 }
-
-typedef struct {
-	uint32_t sType;
-	const void *pNext;
-	uint32_t waitSemaphoreCount;
-	const uint64_t *pWaitSemaphores;
-	const uint32_t *pWaitDstStageMask;
-	uint32_t commandBufferCount;
-	void *const *pCommandBuffers;
-	uint32_t signalSemaphoreCount;
-	const uint64_t *pSignalSemaphores;
-} submit_info_t;
 
 int vkcnn_submit(void *instance, void *queue, void *cb, uint32_t times, uint64_t fence) {
 	typedef int (*fn_t)(void *, uint32_t, const submit_info_t *, uint64_t);

@@ -5,15 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shim.h"
+#include "vkstructs.h"
 
 enum {
-	errInit = -3, // VK_ERROR_INITIALIZATION_FAILED
-	errHostMem = -1,
-	errDeviceMem = -2,
-	typeStorageImage = 3,
-	typeStorageBuffer = 7,
-	stageCompute = 0x20, // VK_SHADER_STAGE_COMPUTE_BIT
 	pipeCompute = 0x800, // VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT
 	pipeTransfer = 0x1000,
 	pipeBottom = 0x2000,
@@ -27,15 +21,8 @@ enum {
 	layoutTransferDst = 7,
 	layoutPresent = 1000001002,
 	aspectColor = 1,
-	familyIgnored = 0xffffffffu,
 	memoryDeviceLocal = 1,
 };
-
-#define PROC(t, instance, name)                                                                                        \
-	t fn = (t)vkcnn_proc(instance, name);                                                                              \
-	if (fn == NULL) {                                                                                                  \
-		return errInit;                                                                                                \
-	}
 
 int vkcnn_surface_support(void *instance, void *physicalDevice, uint32_t family, uint64_t surface, uint32_t *supported) {
 	typedef int (*fn_t)(void *, uint32_t, uint64_t, uint32_t *);
@@ -318,22 +305,6 @@ int vkcnn_create_module(void *instance, void *device, const uint32_t *code, size
 	return fn(device, &info, NULL, module);
 }
 
-typedef struct {
-	uint32_t binding;
-	uint32_t descriptorType;
-	uint32_t descriptorCount;
-	uint32_t stageFlags;
-	const void *pImmutableSamplers;
-} binding_t;
-
-typedef struct {
-	uint32_t sType;
-	const void *pNext;
-	uint32_t flags;
-	uint32_t bindingCount;
-	const binding_t *pBindings;
-} set_layout_info_t;
-
 int vkcnn_create_image_set_layout(void *instance, void *device, uint32_t nBuffers, uint64_t *layout) {
 	typedef int (*fn_t)(void *, const set_layout_info_t *, const void *, uint64_t *);
 	PROC(fn_t, instance, "vkCreateDescriptorSetLayout");
@@ -347,20 +318,6 @@ int vkcnn_create_image_set_layout(void *instance, void *device, uint32_t nBuffer
 	set_layout_info_t info = {32, NULL, 0, nBuffers + 1, bindings};
 	return fn(device, &info, NULL, layout);
 }
-
-typedef struct {
-	uint32_t type;
-	uint32_t count;
-} pool_size_t;
-
-typedef struct {
-	uint32_t sType;
-	const void *pNext;
-	uint32_t flags;
-	uint32_t maxSets;
-	uint32_t poolSizeCount;
-	const pool_size_t *pPoolSizes;
-} pool_info_t;
 
 int vkcnn_create_image_pool(void *instance, void *device, uint32_t sets, uint32_t nBuffers, uint64_t *pool) {
 	typedef int (*fn_t)(void *, const pool_info_t *, const void *, uint64_t *);
@@ -385,28 +342,6 @@ int vkcnn_allocate_set(void *instance, void *device, uint64_t pool, uint64_t lay
 	return fn(device, &info, set);
 }
 
-typedef struct {
-	uint64_t sampler, view;
-	uint32_t layout;
-} image_desc_t;
-
-typedef struct {
-	uint64_t buffer, offset, range;
-} buffer_desc_t;
-
-typedef struct {
-	uint32_t sType;
-	const void *pNext;
-	uint64_t dstSet;
-	uint32_t dstBinding;
-	uint32_t dstArrayElement;
-	uint32_t descriptorCount;
-	uint32_t descriptorType;
-	const image_desc_t *pImageInfo;
-	const buffer_desc_t *pBufferInfo;
-	const void *pTexelBufferView;
-} write_t;
-
 int vkcnn_write_image_set(void *instance, void *device, uint64_t set, uint64_t view, const uint64_t *buffers,
                           uint32_t nBuffers) {
 	typedef void (*fn_t)(void *, uint32_t, const write_t *, uint32_t, const void *);
@@ -427,7 +362,7 @@ int vkcnn_write_image_set(void *instance, void *device, uint64_t set, uint64_t v
 			writes[i].descriptorType = typeStorageImage;
 			writes[i].pImageInfo = &image;
 		} else {
-			infos[i - 1] = (buffer_desc_t){buffers[i - 1], 0, ~(uint64_t)0};
+			infos[i - 1] = (buffer_desc_t){buffers[i - 1], 0, wholeSize};
 			writes[i].descriptorType = typeStorageBuffer;
 			writes[i].pBufferInfo = &infos[i - 1];
 		}
@@ -485,12 +420,6 @@ int vkcnn_create_command_buffer(void *instance, void *device, uint32_t family, u
 	} ainfo = {40, NULL, *pool, 0 /* PRIMARY */, 1};
 	return alloc(device, &ainfo, cb);
 }
-
-typedef struct {
-	uint32_t sType;
-	const void *pNext;
-	uint32_t srcAccessMask, dstAccessMask;
-} memory_barrier_t;
 
 typedef struct {
 	uint32_t sType;
@@ -610,18 +539,6 @@ int vkcnn_acquire(void *instance, void *device, uint64_t swapchain, uint64_t tim
 	PROC(fn_t, instance, "vkAcquireNextImageKHR");
 	return fn(device, swapchain, timeout, semaphore, 0, index);
 }
-
-typedef struct {
-	uint32_t sType;
-	const void *pNext;
-	uint32_t waitSemaphoreCount;
-	const uint64_t *pWaitSemaphores;
-	const uint32_t *pWaitDstStageMask;
-	uint32_t commandBufferCount;
-	void *const *pCommandBuffers;
-	uint32_t signalSemaphoreCount;
-	const uint64_t *pSignalSemaphores;
-} submit_info_t;
 
 int vkcnn_submit_frame(void *instance, void *queue, void *cb, uint64_t wait, uint32_t waitStage, uint64_t signal,
                        uint64_t fence) {
