@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vkcnn/vkcnn/internal/errtest"
 )
 
 func TestSplit(t *testing.T) {
@@ -69,7 +71,7 @@ func TestParseBatch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := ParseBatch("x.bin", tc.data)
 			if tc.err != nil {
-				wantErr(t, err, tc.err...)
+				errtest.Want(t, err, tc.err...)
 				return
 			}
 			if err != nil {
@@ -169,7 +171,7 @@ func TestLoadArchiveFile(t *testing.T) {
 			warn, warnings := collect()
 			got, err := Load(Options{Source: p, MD5: tc.md5, Warn: warn})
 			if tc.err != nil {
-				wantErr(t, err, tc.err...)
+				errtest.Want(t, err, tc.err...)
 				return
 			}
 			if err != nil {
@@ -251,7 +253,7 @@ func TestLoadLocalPaths(t *testing.T) {
 			warn, warnings := collect()
 			got, err := Load(Options{Source: src, Warn: warn})
 			if tc.err != nil {
-				wantErr(t, err, tc.err...)
+				errtest.Want(t, err, tc.err...)
 				return
 			}
 			if err != nil {
@@ -290,7 +292,7 @@ func TestWriteArchive(t *testing.T) {
 		{"class with newline", &Dataset{Train: d.Train, Test: d.Test, Classes: append(ClassNames()[:9], "a\nb")}, "class name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			wantErr(t, WriteArchive(&bytes.Buffer{}, tc.d), tc.err)
+			errtest.Want(t, WriteArchive(&bytes.Buffer{}, tc.d), tc.err)
 		})
 	}
 	var buf bytes.Buffer

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/vkcnn/vkcnn/internal/dirtest"
+	"github.com/vkcnn/vkcnn/internal/errtest"
 )
 
 // server serves body at /cifar.tar.gz with a Content-Length of size (-1:
@@ -111,7 +112,7 @@ func TestDownload(t *testing.T) {
 				t.Errorf("progress output with nil Progress: %q", prog.String())
 			}
 			if tc.err != nil {
-				wantErr(t, err, tc.err...)
+				errtest.Want(t, err, tc.err...)
 				if files := dirtest.Names(t, cache); len(files) > 0 {
 					t.Errorf("failed download left files in the cache: %q", files)
 				}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vkcnn/vkcnn/internal/dirtest"
+	"github.com/vkcnn/vkcnn/internal/errtest"
 )
 
 // TestFetch checks the download rules Fetch shares with Load: mirrors tried
@@ -58,7 +59,7 @@ func TestFetch(t *testing.T) {
 				}
 			}
 			if tc.err != nil {
-				wantErr(t, err, tc.err...)
+				errtest.Want(t, err, tc.err...)
 				dirtest.Only(t, filepath.Join(dir, "sub"))
 				return
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/vkcnn/vkcnn/cifar10"
+	"github.com/vkcnn/vkcnn/internal/errtest"
 )
 
 // TestCIFAR10Python reads CIFAR-10 in torchvision's Python layout, written in
@@ -238,7 +239,7 @@ func TestCIFARErrors(t *testing.T) {
 			o := tc.opts
 			o.Source = tc.setup(t, t.TempDir())
 			_, err := Load(o)
-			wantErr(t, err, tc.err...)
+			errtest.Want(t, err, tc.err...)
 		})
 	}
 }

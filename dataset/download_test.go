@@ -12,6 +12,7 @@ import (
 
 	"github.com/vkcnn/vkcnn/cifar10"
 	"github.com/vkcnn/vkcnn/internal/dirtest"
+	"github.com/vkcnn/vkcnn/internal/errtest"
 )
 
 // fileServer serves files by path, counting requests.
@@ -165,7 +166,7 @@ func TestDownloadErrors(t *testing.T) {
 			withOfficial(t, MNIST, []remoteFile{tc.f})
 			cache := t.TempDir()
 			_, err := Load(Options{Source: MNIST, CacheDir: cache})
-			wantErr(t, err, append(tc.err, "dataset: ")...)
+			errtest.Want(t, err, append(tc.err, "dataset: ")...)
 			dirtest.Only(t, filepath.Join(cache, MNIST))
 		})
 	}

@@ -569,23 +569,6 @@ func collect() (func(string), *[]string) {
 	return func(s string) { w = append(w, s) }, &w
 }
 
-func wantErr(t *testing.T, err error, subs ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want one containing %q", subs)
-	}
-	msg := err.Error()
-	t.Logf("error: %s", msg)
-	if strings.Contains(msg, "\n") {
-		t.Errorf("error is not one line: %q", msg)
-	}
-	for _, s := range subs {
-		if !strings.Contains(msg, s) {
-			t.Errorf("error %q does not contain %q", msg, s)
-		}
-	}
-}
-
 // sameSplit reports how got differs from the want records ("" if not).
 func sameSplit(got Split, want []byte, rs int) string {
 	switch {

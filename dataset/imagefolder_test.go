@@ -16,6 +16,7 @@ import (
 
 	"github.com/vkcnn/vkcnn/cifar10"
 	"github.com/vkcnn/vkcnn/internal/dirtest"
+	"github.com/vkcnn/vkcnn/internal/errtest"
 )
 
 func pngBytes(t testing.TB, img image.Image) []byte {
@@ -322,7 +323,7 @@ func TestImageFolderUnreadable(t *testing.T) {
 				t.Errorf("warnings %q, want one naming %s", *warnings, bad)
 			}
 			_, err = Load(Options{Source: root, CacheDir: cache, Strict: true})
-			wantErr(t, err, bad, "cannot decode it", "drop the strict option")
+			errtest.Want(t, err, bad, "cannot decode it", "drop the strict option")
 		})
 	}
 }
@@ -357,7 +358,7 @@ func TestImageFolderErrors(t *testing.T) {
 				os.MkdirAll(filepath.Join(root, filepath.FromSlash(d)), 0o755)
 			}
 			_, err := Load(Options{Source: root, CacheDir: t.TempDir(), Format: ImageFolder})
-			wantErr(t, err, append(tc.err, root)...)
+			errtest.Want(t, err, append(tc.err, root)...)
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vkcnn/vkcnn/cifar10"
+	"github.com/vkcnn/vkcnn/internal/errtest"
 )
 
 func TestSplit(t *testing.T) {
@@ -145,7 +146,7 @@ func TestLoadDispatch(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(tc.o)
-			wantErr(t, err, tc.err...)
+			errtest.Want(t, err, tc.err...)
 		})
 	}
 }

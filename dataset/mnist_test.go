@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/vkcnn/vkcnn/internal/errtest"
 )
 
 // TestMNIST reads the four IDX files, gzip-compressed and not, as MNIST or
@@ -114,7 +116,7 @@ func TestMNISTErrors(t *testing.T) {
 					writeFile(t, filepath.Join(dir, n), b)
 				}
 				_, err := Load(Options{Source: dir})
-				wantErr(t, err, append(tc.err, dir)...)
+				errtest.Want(t, err, append(tc.err, dir)...)
 			})
 		}
 	}

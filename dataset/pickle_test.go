@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vkcnn/vkcnn/internal/errtest"
 )
 
 // pythonWithNumpy returns a Python 3 that has numpy (Debian's
@@ -239,7 +241,7 @@ func TestParseCIFARPickle(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := parseCIFARPickle("f.pkl", bytes.Clone(tc.data), []string{"labels"}, []int{10})
-			wantErr(t, err, append([]string{"f.pkl"}, tc.err...)...)
+			errtest.Want(t, err, append([]string{"f.pkl"}, tc.err...)...)
 		})
 	}
 }
