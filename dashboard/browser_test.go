@@ -196,16 +196,7 @@ func TestBrowserCompare(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	d, err := dashboard.OpenDir(runs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	srv, err := dashboard.Listen("127.0.0.1:0", d.Handler())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := serveDir(t, runs, nil)
 	if err := chromedp.Do(b.Ctx, chromedp.Navigate(srv.URL+"#runs=alpha,beta")); err != nil {
 		t.Fatal(err)
 	}
@@ -223,6 +214,27 @@ func TestBrowserCompare(t *testing.T) {
 	b.Screenshot("dashboard-compare.png")
 	b.CheckOrigin(srv.URL)
 	b.CheckErrors()
+}
+
+// serveDir serves the runs under runs as vkcnn serve does, through wrap
+// where it is not nil, until the test ends.
+func serveDir(t *testing.T, runs string, wrap func(http.Handler) http.Handler) *dashboard.Server {
+	t.Helper()
+	d, err := dashboard.OpenDir(runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	h := d.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv, err := dashboard.Listen("127.0.0.1:0", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
 }
 
 func mkdir(dir string) error { return os.MkdirAll(dir, 0o755) }
@@ -257,17 +269,8 @@ func TestBrowserFirstLoad(t *testing.T) {
 	if err := h.Close(); err != nil {
 		t.Fatal(err)
 	}
-	d, err := dashboard.OpenDir(runs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
 	var events countBytes
-	srv, err := dashboard.Listen("127.0.0.1:0", events.of("/api/events", d.Handler()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := serveDir(t, runs, func(h http.Handler) http.Handler { return events.of("/api/events", h) })
 	if err := chromedp.Do(b.Ctx, chromedp.Navigate(srv.URL)); err != nil {
 		t.Fatal(err)
 	}
@@ -309,3 +312,49 @@ func (w *countingWriter) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the flusher beneath.
 func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// TestBrowserGalleryShapes: vkcnn serve's page shows the test images of
+// runs on data of other shapes than CIFAR's, 1x28x28 and 3x24x40, at their
+// own size in the same box, and says the shape in the settings.
+func TestBrowserGalleryShapes(t *testing.T) {
+	b := dashboardtest.New(t, 60*time.Second)
+	runs := t.TempDir()
+	shapes := map[string]dashboard.Shape{"digits": {Channels: 1, Height: 28, Width: 28}, "wide": {Channels: 3, Height: 24, Width: 40}}
+	for name, s := range shapes {
+		dir := filepath.Join(runs, name)
+		if err := mkdir(dir); err != nil {
+			t.Fatal(err)
+		}
+		size := 1 + s.Channels*s.Height*s.Width
+		test := make([]byte, 60*size)
+		for i := range test {
+			test[i] = byte(i * 7)
+		}
+		for i := range 60 {
+			test[i*size] = byte(i % 10)
+		}
+		h, err := dashboard.NewHub(dir, dashboard.Settings{Run: name, Arch: "seed", Classes: cifar10.ClassNames(), Epochs: 1, TestImages: 60, Image: s}, test)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := serveDir(t, runs, nil)
+	for _, name := range []string{"digits", "wide"} {
+		s := shapes[name]
+		// The query (which the server ignores) makes each a page load of
+		// its own rather than a change of the hash.
+		if err := chromedp.Do(b.Ctx, chromedp.Navigate(srv.URL+"?"+name+"#runs="+name)); err != nil {
+			t.Fatal(err)
+		}
+		poll(t, b, name+"'s shape in the settings", fmt.Sprintf(`document.getElementById("settings").innerText.includes("60 test images of %dx%dx%d")`, s.Channels, s.Height, s.Width))
+		poll(t, b, name+"'s images loaded at their size, shown in 64x64 boxes", fmt.Sprintf(
+			`(() => { const im = [...document.querySelectorAll("#grid img")]; return im.length === 40 && im.every(i => i.complete && i.naturalWidth === %d && i.naturalHeight === %d && i.clientWidth === 64 && i.clientHeight === 64); })()`,
+			s.Width, s.Height))
+		b.Screenshot("dashboard-" + name + ".png")
+	}
+	b.CheckOrigin(srv.URL)
+	b.CheckErrors()
+}

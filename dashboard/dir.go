@@ -302,12 +302,19 @@ func (s dirSource) open(name string) (*runLog, bool) {
 	return s.d.follow(r), true
 }
 
-func (s dirSource) gallery(name string) []byte {
+// gallery reads the images' shape from the run's settings event, as the
+// run recorded it; until that event is there the gallery is not shown,
+// since its records cannot be told apart.
+func (s dirSource) gallery(name string) ([]byte, Shape) {
 	r, ok := s.d.find(name)
-	if !ok {
-		return nil
+	if !ok || r.file != EventsFile {
+		return nil, Shape{}
 	}
-	return s.d.gallery(path.Join(r.rel, GalleryFile))
+	shape, ok := s.d.follow(r).shape()
+	if !ok {
+		return nil, Shape{}
+	}
+	return s.d.gallery(path.Join(r.rel, GalleryFile)), shape
 }
 
 // gallery is a run's gallery file as last read, kept while it is unchanged:

@@ -2,9 +2,12 @@ package dashboard
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/vkcnn/vkcnn/cifar10"
 )
 
 // Settings describe a run: what is trained, on what data and device, and
@@ -26,10 +29,57 @@ type Settings struct {
 	BatchSize   int               `json:"batch_size"`          // images per step
 	Flags       map[string]string `json:"flags,omitempty"`     // every flag of the command, given or default
 
+	// Image is the shape of the test images, whose records NewHub is
+	// given. The zero Shape means CIFAR-10's 3x32x32, the only shape runs
+	// recorded before this field had.
+	Image Shape `json:"image"`
+
 	// Gallery is set by the Hub: the labels of the first test images, the
 	// ones the page shows with their predictions.
 	Gallery []int `json:"gallery_labels,omitempty"`
 }
+
+// Shape is the shape of a run's images: Channels planes (3: red, green,
+// blue; 1: grey) of Height rows of Width pixels, one byte each.
+type Shape struct {
+	Channels int `json:"channels"`
+	Height   int `json:"height"`
+	Width    int `json:"width"`
+}
+
+// cifarShape is CIFAR-10's image shape, the shape of every run recorded
+// before the settings said.
+var cifarShape = Shape{Channels: 3, Height: cifar10.ImageSide, Width: cifar10.ImageSide}
+
+// maxSide bounds each of a shape's sizes, far above any real image's, so
+// that a shape read from a file cannot overflow a record's size.
+const maxSide = 1 << 16
+
+// String is the shape as people write it: channels x height x width, as
+// in 1x28x28.
+func (s Shape) String() string { return fmt.Sprintf("%dx%dx%d", s.Channels, s.Height, s.Width) }
+
+// orCIFAR is s, or CIFAR-10's shape for the zero Shape (not recorded).
+func (s Shape) orCIFAR() Shape {
+	if s == (Shape{}) {
+		return cifarShape
+	}
+	return s
+}
+
+// check refuses a shape with a size out of 1 to maxSide.
+func (s Shape) check() error {
+	for _, n := range []int{s.Channels, s.Height, s.Width} {
+		if n < 1 || n > maxSide {
+			return fmt.Errorf("image shape %v: want sizes of 1 to %d", s, maxSide)
+		}
+	}
+	return nil
+}
+
+// recordSize is the bytes of one record of an image of this shape: the
+// label byte, then the planes.
+func (s Shape) recordSize() int { return 1 + s.Channels*s.Height*s.Width }
 
 // Progress is what the trainer reports during an epoch.
 type Progress struct {

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vkcnn/vkcnn/cifar10"
 	"github.com/vkcnn/vkcnn/internal/atomicfile"
 )
 
@@ -22,17 +21,28 @@ const (
 	// EventsFile is the run's history: one JSON object per line (settings,
 	// progress samples, epochs, the end), appended as training goes.
 	EventsFile = "dashboard.jsonl"
-	// GalleryFile holds the test images the page shows, as CIFAR-10 binary
-	// records (label byte, then the red, green and blue planes).
+	// GalleryFile holds the test images the page shows, as records of the
+	// shape the settings event gives (label byte, then the channels'
+	// planes), as in CIFAR-10's binary format.
 	GalleryFile = "dashboard-test.bin"
 )
 
 // GallerySize is how many test images (the first ones of the test set) the
 // Hub keeps for the page: it shows some of them with their predictions, and
 // takes the examples of a confusion-matrix cell from all of them. 500 images
-// are 1.5 MB in the run directory and hold a few examples of the common
-// confusions of a half-trained network.
+// are 1.5 MB in the run directory for CIFAR-10 and hold a few examples of
+// the common confusions of a half-trained network.
 const GallerySize = 500
+
+// maxGalleryBytes bounds the gallery of large images, which keeps fewer
+// than GallerySize (but never fewer than the page's grid shows) so that a
+// run directory does not grow by tens of megabytes: 500 images of 3x224x224
+// would be 75 MB.
+const maxGalleryBytes = 16 << 20
+
+// minGallery is the fewest images the gallery keeps, as many as the page's
+// grid shows (GRID_IMAGES in app.js), if the test set has them.
+const minGallery = 40
 
 // minSampleImages is the fewest images between two progress samples; an
 // epoch has at most about 100 samples beyond that, enough for a smooth curve
@@ -49,6 +59,7 @@ type Hub struct {
 	dir, name string
 	log       *runLog
 	gallery   []byte  // the gallery's records
+	shape     Shape   // the shape of their images
 	labels    []uint8 // every test image's label
 	classes   int
 	planned   float64 // epochs the run ends with
@@ -69,14 +80,21 @@ type Hub struct {
 // NewHub starts recording a run into dir (which must exist): it writes the
 // gallery of test images, keeps any earlier history of the run (a resumed
 // run goes on where it left off), and records s. test is the test set as
-// CIFAR-10 records, in the order of the predictions Epoch will be given.
+// records of s.Image's shape (a label byte, then the image's channels, each
+// a row-major plane: package dataset's layout), in the order of the
+// predictions Epoch will be given.
 func NewHub(dir string, s Settings, test []byte) (*Hub, error) {
-	if len(test)%cifar10.RecordSize != 0 {
-		return nil, fmt.Errorf("dashboard: %d bytes of test records are not whole %d-byte records", len(test), cifar10.RecordSize)
+	s.Image = s.Image.orCIFAR()
+	if err := s.Image.check(); err != nil {
+		return nil, fmt.Errorf("dashboard: %w", err)
 	}
-	n := len(test) / cifar10.RecordSize
+	size := s.Image.recordSize()
+	if len(test)%size != 0 {
+		return nil, fmt.Errorf("dashboard: %d bytes of test records are not whole records of %v images (%d bytes each: a label byte and the pixels)", len(test), s.Image, size)
+	}
+	n := len(test) / size
 	h := &Hub{
-		dir: dir, name: s.Run, log: newRunLog(),
+		dir: dir, name: s.Run, log: newRunLog(), shape: s.Image,
 		labels: make([]uint8, n), classes: max(len(s.Classes), 1), planned: s.Epochs,
 		last: time.Now(), closing: make(chan struct{}), written: make(chan struct{}),
 	}
@@ -89,10 +107,10 @@ func NewHub(dir string, s Settings, test []byte) (*Hub, error) {
 	}
 	s.Run = h.name
 	for i := range n {
-		h.labels[i] = test[i*cifar10.RecordSize]
+		h.labels[i] = test[i*size]
 	}
-	g := min(n, GallerySize)
-	h.gallery = test[:g*cifar10.RecordSize]
+	g := galleryLen(n, size)
+	h.gallery = test[:g*size]
 	s.Gallery = make([]int, g)
 	for i := range g {
 		s.Gallery[i] = int(h.labels[i])
@@ -113,6 +131,11 @@ func NewHub(dir string, s Settings, test []byte) (*Hub, error) {
 	h.epoch = s.FirstEpoch
 	go h.write(len(old))
 	return h, nil
+}
+
+// galleryLen is how many of n test records of size bytes the gallery keeps.
+func galleryLen(n, size int) int {
+	return min(n, GallerySize, max(maxGalleryBytes/size, minGallery))
 }
 
 // readEvents reads a run's earlier history; a missing file is an empty one.
@@ -201,7 +224,7 @@ func (h *Hub) Epoch(e Epoch) {
 				ev.Confusion[h.labels[i]][p]++
 			}
 		}
-		ev.Gallery = make([]int, len(h.gallery)/cifar10.RecordSize)
+		ev.Gallery = make([]int, len(h.gallery)/h.shape.recordSize())
 		for i := range ev.Gallery {
 			ev.Gallery[i] = int(e.Predictions[i])
 		}
@@ -300,9 +323,9 @@ func (s hubSource) open(name string) (*runLog, bool) {
 	return s.h.log, name == s.h.name
 }
 
-func (s hubSource) gallery(name string) []byte {
+func (s hubSource) gallery(name string) ([]byte, Shape) {
 	if name != s.h.name {
-		return nil
+		return nil, Shape{}
 	}
-	return s.h.gallery
+	return s.h.gallery, s.h.shape
 }

@@ -69,6 +69,27 @@ func (l *runLog) status() string {
 	return ""
 }
 
+// shape is the image shape of the run's gallery, from its last settings
+// event (a run started again in its directory may have changed it); false
+// before any settings event, or when it holds a shape that is not one.
+func (l *runLog) shape() (Shape, bool) {
+	es := l.since(0)
+	for i := len(es) - 1; i >= 0; i-- {
+		if es[i].kind != typeSettings {
+			continue
+		}
+		var s struct {
+			Image Shape `json:"image"`
+		}
+		if json.Unmarshal(es[i].full, &s) != nil {
+			return Shape{}, false
+		}
+		sh := s.Image.orCIFAR()
+		return sh, sh.check() == nil
+	}
+	return Shape{}, false
+}
+
 // subscribe makes append wake ch; several logs may share one channel.
 func (l *runLog) subscribe(ch chan struct{}) {
 	l.mu.Lock()

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
-	"image/color"
 	"image/png"
 	"io"
 	"io/fs"
@@ -21,8 +20,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/vkcnn/vkcnn/cifar10"
 )
 
 //go:embed assets
@@ -40,7 +37,7 @@ type runInfo struct {
 type source interface {
 	runs() []runInfo
 	open(name string) (*runLog, bool)
-	gallery(name string) []byte // the gallery's records; nil if none
+	gallery(name string) ([]byte, Shape) // the gallery's records (nil if none) and their images' shape
 }
 
 // maxRunsPerStream bounds the runs one page compares, and so the work one
@@ -174,17 +171,18 @@ func (s *server) runList(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]any{"runs": runs})
 }
 
-// image serves gallery image i of a run as a 32x32 PNG.
+// image serves gallery image i of a run as a PNG of its own size.
 func (s *server) image(w http.ResponseWriter, r *http.Request) {
-	recs := s.src.gallery(r.PathValue("run"))
+	recs, shape := s.src.gallery(r.PathValue("run"))
 	i, err := strconv.Atoi(r.PathValue("i"))
-	if recs == nil || err != nil || i < 0 || i >= len(recs)/cifar10.RecordSize {
+	if recs == nil || err != nil || i < 0 || i >= len(recs)/shape.recordSize() {
 		http.NotFound(w, r)
 		return
 	}
-	rec := recs[i*cifar10.RecordSize+1 : (i+1)*cifar10.RecordSize]
+	size := shape.recordSize()
+	rec := recs[i*size+1 : (i+1)*size]
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, recordImage(rec)); err != nil {
+	if err := png.Encode(&buf, recordImage(rec, shape)); err != nil {
 		http.Error(w, "encoding the image failed", http.StatusInternalServerError)
 		return
 	}
@@ -195,12 +193,22 @@ func (s *server) image(w http.ResponseWriter, r *http.Request) {
 	w.Write(buf.Bytes())
 }
 
-// recordImage is a CIFAR-10 image (red, green, blue planes) as an image.
-func recordImage(rec []byte) *image.NRGBA {
-	const side, plane = cifar10.ImageSide, cifar10.ImageSide * cifar10.ImageSide
-	img := image.NewNRGBA(image.Rect(0, 0, side, side))
+// recordImage is a record's image (its pixels without the label byte, one
+// plane per channel) as an image: 3 channels as red, green and blue, any
+// other number as grey. Of 2 or 4 and more channels, which no data set
+// vkcnn reads has, only the first is shown: there is no one right colour
+// for them, and the first channel still shows what the image is.
+func recordImage(pix []byte, s Shape) image.Image {
+	plane := s.Height * s.Width
+	r := image.Rect(0, 0, s.Width, s.Height)
+	if s.Channels != 3 {
+		// Gray's pixels are a row-major plane, as the record's are.
+		return &image.Gray{Pix: pix[:plane:plane], Stride: s.Width, Rect: r}
+	}
+	img := image.NewNRGBA(r)
 	for i := range plane {
-		img.Set(i%side, i/side, color.NRGBA{R: rec[i], G: rec[plane+i], B: rec[2*plane+i], A: 0xff})
+		p := img.Pix[4*i : 4*i+4 : 4*i+4]
+		p[0], p[1], p[2], p[3] = pix[i], pix[plane+i], pix[2*plane+i], 0xff
 	}
 	return img
 }

@@ -4,6 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"image"
+	"image/color"
+	"image/png"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -185,5 +189,65 @@ func TestServeWarns(t *testing.T) {
 	_, out, _ := startServing(t, anyURL, "serve", t.TempDir(), "--addr", "0.0.0.0:0")
 	if !strings.Contains(out.String(), "warning:") || !strings.Contains(out.String(), "other machines") {
 		t.Errorf("no warning for 0.0.0.0:\n%s", out.String())
+	}
+}
+
+// TestDashboardMNISTGallery: a run on MNIST-shaped data records its test
+// images for the dashboard as 1+784-byte records, the test set's in order,
+// with the shape in its settings, and vkcnn serve shows them as 28x28
+// grey images.
+func TestDashboardMNISTGallery(t *testing.T) {
+	root := t.TempDir()
+	mnist := filepath.Join(root, "mnist")
+	test := patterns(20, 1, 28, 28, 10, 2)
+	writeIDX(t, mnist, patterns(40, 1, 28, 28, 10, 1), test, false)
+	net := filepath.Join(root, "tiny.net")
+	writeTestFile(t, net, []byte(tinyNet))
+	run := filepath.Join(root, "digits")
+	mustRun(t, "train", "--data", mnist, "--arch", net, "--device", "cpu", "--epochs", "1", "--batch-size", "8", "--out", run)
+
+	const size = 1 + 28*28
+	g, err := os.ReadFile(filepath.Join(run, dashboard.GalleryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g) != 20*size {
+		t.Fatalf("gallery of %d bytes, want 20 records of %d", len(g), size)
+	}
+	for i, k := range test.labels {
+		rec := g[i*size : (i+1)*size]
+		if int(rec[0]) != k || !bytes.Equal(rec[1:], test.images[i*784:(i+1)*784]) {
+			t.Errorf("gallery record %d is not test image %d (label %d, want %d)", i, i, rec[0], k)
+		}
+	}
+	f, err := os.ReadFile(filepath.Join(run, dashboard.EventsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Type  string
+		Image dashboard.Shape
+	}
+	if err := json.Unmarshal(f[:bytes.IndexByte(f, '\n')], &s); err != nil || s.Type != "settings" || s.Image != (dashboard.Shape{Channels: 1, Height: 28, Width: 28}) {
+		t.Errorf("first event %+v (%v), want settings with shape 1x28x28:\n%.300s", s, err, f)
+	}
+
+	_, _, url := startServing(t, loopbackURL, "serve", run, "--addr", "127.0.0.1:0")
+	res, err := http.Get(url + "api/runs/digits/images/5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	img, err := png.Decode(res.Body)
+	if err != nil {
+		t.Fatalf("image 5: %s: %v", res.Status, err)
+	}
+	if img.Bounds() != image.Rect(0, 0, 28, 28) {
+		t.Fatalf("image 5 is %v, want 28x28", img.Bounds())
+	}
+	for i, v := range test.images[5*784 : 6*784] {
+		if got := color.GrayModel.Convert(img.At(i%28, i/28)).(color.Gray).Y; got != v {
+			t.Fatalf("image 5's pixel (%d,%d) is %d, want %d", i%28, i/28, got, v)
+		}
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vkcnn/vkcnn/arch"
-	"github.com/vkcnn/vkcnn/cifar10"
+	"github.com/vkcnn/vkcnn/dashboard"
 	"github.com/vkcnn/vkcnn/dataset"
 )
 
@@ -108,13 +108,9 @@ func input(d *dataset.Dataset) arch.Input {
 	return arch.Input{C: d.Channels, H: d.Height, W: d.Width, Classes: len(d.Classes)}
 }
 
-// dashboardSplit is s as the dashboard takes it: CIFAR-10-shaped records
-// (the dashboard draws its gallery and confusion from 3x32x32 records). A
-// data set of another shape gives the dashboard its size but no records,
-// so it shows the curves without the gallery.
-func dashboardSplit(d *dataset.Dataset, s dataset.Split) cifar10.Split {
-	if d.Channels == 3 && d.Height == cifar10.ImageSide && d.Width == cifar10.ImageSide {
-		return cifar10.Split{Records: s.Records, N: s.N}
-	}
-	return cifar10.Split{N: s.N}
+// dashboardShape is d's image shape as the dashboard records it: the
+// dashboard draws its gallery from the test split's records (package
+// dataset's layout, which it shares) of any shape.
+func dashboardShape(d *dataset.Dataset) dashboard.Shape {
+	return dashboard.Shape{Channels: d.Channels, Height: d.Height, Width: d.Width}
 }

@@ -15,8 +15,8 @@ import (
 
 	"github.com/vkcnn/vkcnn/arch"
 	"github.com/vkcnn/vkcnn/backend"
-	"github.com/vkcnn/vkcnn/cifar10"
 	"github.com/vkcnn/vkcnn/dashboard"
+	"github.com/vkcnn/vkcnn/dataset"
 	"github.com/vkcnn/vkcnn/layers"
 	"github.com/vkcnn/vkcnn/metrics"
 )
@@ -100,8 +100,9 @@ type trainDashboard struct {
 	log io.Writer
 }
 
-// startDashboard starts recording the run, and serving it if --serve asks.
-func startDashboard(cmd *cobra.Command, f *trainFlags, nw *arch.Network, archText string, b backend.Backend, trainSet, testSet cifar10.Split, classes []string, first int) (*trainDashboard, error) {
+// startDashboard starts recording the run, and serving it if --serve asks;
+// the gallery shows the first of testSet's records, images of that shape.
+func startDashboard(cmd *cobra.Command, f *trainFlags, nw *arch.Network, archText string, b backend.Backend, trainSet, testSet dataset.Split, shape dashboard.Shape, classes []string, first int) (*trainDashboard, error) {
 	abs, err := filepath.Abs(f.out)
 	if err != nil {
 		return nil, err
@@ -124,7 +125,7 @@ func startDashboard(cmd *cobra.Command, f *trainFlags, nw *arch.Network, archTex
 		Run: filepath.Base(abs), Command: "vkcnn " + strings.Join(os.Args[1:], " "),
 		Arch: nw.Name, ArchText: archText, Params: params, Device: b.Name(), Data: data,
 		TrainImages: trainSet.N, TestImages: testSet.N, Classes: classes,
-		Epochs: f.epochs, FirstEpoch: first, BatchSize: f.batch, Flags: flags,
+		Epochs: f.epochs, FirstEpoch: first, BatchSize: f.batch, Flags: flags, Image: shape,
 	}
 	hub, err := dashboard.NewHub(f.out, s, testSet.Records)
 	if err != nil {

@@ -193,7 +193,7 @@ func train(cmd *cobra.Command, f *trainFlags) error {
 	}
 	fmt.Fprintf(stderr, "training %s (%s recipe) on %s: %d training and %d test images, batch %d, %v epochs; writing to %s\n",
 		nw.Name, f.name, b.Name(), trainSet.N, testSet.N, f.batch, f.epochs, f.out)
-	dash, err := startDashboard(cmd, f, nw, archText, b, dashboardSplit(data, trainSet), dashboardSplit(data, testSet), data.Classes, first)
+	dash, err := startDashboard(cmd, f, nw, archText, b, trainSet, testSet, dashboardShape(data), data.Classes, first)
 	if err != nil {
 		return err
 	}

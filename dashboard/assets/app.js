@@ -339,6 +339,9 @@
     img.src = "api/runs/" + encodeURIComponent(r.name) + "/images/" + i;
     img.alt = "test image " + i;
     img.loading = "lazy";
+    // Runs recorded before the settings had the shape are 3x32x32.
+    const shape = r.settings.image || { channels: 3, height: 32, width: 32 };
+    if (Math.max(shape.height, shape.width) > 64) img.className = "smooth";
     const p = document.createElement("span");
     p.className = "pred";
     const t = document.createElement("span");
@@ -505,7 +508,8 @@
       ["command", s.command],
       ["network", s.arch + (s.params ? " (" + s.params.toLocaleString("en") + " trainable parameters)" : "")],
       ["device", s.device],
-      ["data", s.data + " (" + s.train_images + " training, " + s.test_images + " test images)"],
+      ["data", s.data + " (" + s.train_images + " training, " + s.test_images + " test images" +
+        (s.image ? " of " + s.image.channels + "x" + s.image.height + "x" + s.image.width : "") + ")"],
       ["epochs", s.epochs + (s.first_epoch ? " (resumed at epoch " + s.first_epoch + ")" : "")],
       ["batch size", s.batch_size],
       ["started", r.started ? new Date(r.started * 1000).toLocaleString() : ""],
