@@ -141,10 +141,13 @@ func isLoopbackHost(hostport string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Close stops the server: each page gets the events so far, then the
-// streams end; a page still connected after a second is cut off.
+// Close stops the server: each page gets the events so far (the run's end
+// among them), then the streams end; a page still connected after five
+// seconds is cut off. The streams end at once, so the wait is only ever
+// long on a machine too loaded to run them, where cutting a stream off
+// early would lose the end of the run.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)
 	if err != nil {
