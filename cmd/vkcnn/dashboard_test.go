@@ -61,7 +61,11 @@ func pagePoll(t *testing.T, b *dashboardtest.Browser, what, expr string) {
 	t.Helper()
 	_, err := chromedp.Run(b.Ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(60*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)))
 	if err != nil {
-		t.Fatalf("the page never showed %s (%s): %v", what, expr, err)
+		// What the page says of its connection and the run tells a lost
+		// event from a page that stopped drawing.
+		state, _ := chromedp.Run(b.Ctx, chromedp.Evaluate[string](
+			`document.getElementById("conn").textContent + "; status " + document.getElementById("status").textContent`))
+		t.Fatalf("the page never showed %s (%s): %v; the page: %s", what, expr, err, state)
 	}
 }
 
