@@ -64,7 +64,11 @@ export VKCNN_VALIDATE=1
 export VKCNN_REQUIRE_DEVICE=1
 export VK_LAYER_ENABLES=VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT
 go vet ./...
-go test -count=1 -timeout 45m "$@" ./...
+# The dashboard's browser tests run after the rest: two headless Chromiums
+# at once on two cores (these and cmd/vkcnn's) have dropped a page's event
+# stream (TestTrainServe failed in 2 of 5 runs of this script).
+go test -count=1 -timeout 45m "$@" $(go list ./... | grep -v '/dashboard$')
+go test -count=1 -timeout 10m "$@" ./dashboard
 # The runtime's tests, the kernel cross-checks and a short training again on
 # SwiftShader: another shader compiler, subgroup size 4, workgroups of at most
 # 256 invocations, other limits. It is slower than lavapipe, so -short gives

@@ -108,7 +108,9 @@ func TestTrainServe(t *testing.T) {
 	pagePoll(t, b, "the run's device and network", `document.getElementById("settings").innerText.includes("tiny.net") && document.getElementById("settings").innerText.includes("cpu")`)
 	b.Screenshot("train-serve.png")
 
-	// Ctrl-C: the page learns that the run stopped.
+	// Ctrl-C: the page learns that the run stopped. It can only if its
+	// event stream is open when the run ends (the server ends with it).
+	pagePoll(t, b, "its event stream open", `document.getElementById("conn").textContent === "live"`)
 	cmd.Process.Signal(os.Interrupt)
 	cmd.Wait()
 	if !strings.Contains(out.String(), "interrupted") {
