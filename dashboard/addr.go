@@ -27,6 +27,7 @@ type Server struct {
 
 	srv  *http.Server
 	h    http.Handler
+	run  *server // h, where it is a run's handler (for WaitEnd)
 	done chan struct{}
 }
 
@@ -77,8 +78,9 @@ func Listen(addr string, h http.Handler) (*Server, error) {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
-	if st, ok := h.(interface{ stop() }); ok {
+	if st, ok := h.(*server); ok {
 		s.srv.RegisterOnShutdown(st.stop)
+		s.run = st
 	}
 	go func() {
 		defer close(s.done)
@@ -139,6 +141,20 @@ func isLoopbackHost(hostport string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// WaitEnd waits, up to timeout, until a page has been sent a run's end:
+// a page whose stream dropped as the run ended reconnects within seconds
+// and hears it then, where a server closed at once would leave it showing
+// a running run. It returns at once where no page ever opened a stream.
+func (s *Server) WaitEnd(timeout time.Duration) {
+	if s.run == nil || !s.run.streamed.Load() {
+		return
+	}
+	select {
+	case <-s.run.endSent:
+	case <-time.After(timeout):
+	}
 }
 
 // Close stops the server: each page gets the events so far (the run's end

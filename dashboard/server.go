@@ -60,6 +60,10 @@ type server struct {
 	stopOnce sync.Once
 	stopping chan struct{} // closed when the server shuts down
 	active   atomic.Int32  // event streams open now
+	streamed atomic.Bool   // set when the first stream opens
+
+	endOnce sync.Once
+	endSent chan struct{} // closed once a stream has sent a page a run's end
 }
 
 type asset struct {
@@ -79,7 +83,7 @@ func newServer(src source) *server {
 	s := &server{
 		src: src, mux: http.NewServeMux(), assets: map[string]asset{},
 		writeTimeout: 30 * time.Second, keepAlive: 15 * time.Second,
-		stopping: make(chan struct{}),
+		stopping: make(chan struct{}), endSent: make(chan struct{}),
 	}
 	files, err := fs.ReadDir(assetFS, "assets")
 	if err != nil {
@@ -244,6 +248,7 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	s.active.Add(1)
 	defer s.active.Add(-1)
+	s.streamed.Store(true)
 	wake := make(chan struct{}, 1)
 	for _, f := range runs {
 		f.log.subscribe(wake)
@@ -280,6 +285,7 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 		if !send(message(f.name, true, replay(es))) {
 			return
 		}
+		s.noteEnd(es)
 	}
 	tick := time.NewTicker(s.keepAlive)
 	defer tick.Stop()
@@ -308,11 +314,23 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 			if !send(message(f.name, false, raw)) {
 				return
 			}
+			s.noteEnd(es)
 		}
 		select {
 		case <-s.stopping:
 			return
 		default:
+		}
+	}
+}
+
+// noteEnd records that a page has been sent es, if a run's end is among
+// them (see Server.WaitEnd).
+func (s *server) noteEnd(es []entry) {
+	for _, e := range es {
+		if e.kind == typeEnd {
+			s.endOnce.Do(func() { close(s.endSent) })
+			return
 		}
 	}
 }

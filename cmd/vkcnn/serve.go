@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -199,6 +200,7 @@ func (d *trainDashboard) close() {
 		fmt.Fprintln(d.log, "warning:", err)
 	}
 	if d.srv != nil {
+		d.srv.WaitEnd(5 * time.Second)
 		d.srv.Close()
 	}
 }
