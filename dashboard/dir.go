@@ -262,25 +262,19 @@ func (t *tail) read(root *os.Root) {
 // parseMetrics turns the complete lines of a metrics.jsonl into epoch
 // events.
 func parseMetrics(buf []byte) (es []entry, used int) {
-	for {
-		i := bytes.IndexByte(buf[used:], '\n')
-		if i < 0 {
-			return es, used
-		}
-		line := buf[used : used+i]
-		used += i + 1
+	used = completeLines(buf, func(line []byte) {
 		var m metrics.Epoch
 		if json.Unmarshal(line, &m) != nil {
-			continue
+			return
 		}
-		e := newEntry(typeEpoch, m.Epoch, epochEvent{
+		es = append(es, newEntry(typeEpoch, m.Epoch, epochEvent{
 			Type: typeEpoch, Epoch: m.Epoch,
 			TrainLoss: num(m.TrainLoss), TrainAccuracy: num(m.TrainAccuracy),
 			TestLoss: num(math.NaN()), TestAccuracy: num(m.TestAccuracy),
 			Seconds: num(m.Seconds), ImagesPerSecond: num(m.ImagesPerSecond),
-		})
-		es = append(es, e)
-	}
+		}))
+	})
+	return es, used
 }
 
 // dirSource serves a Dir's runs.

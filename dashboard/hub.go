@@ -152,19 +152,27 @@ func readEvents(path string) ([]entry, error) {
 }
 
 // parseLines reads the complete lines of buf as events and returns how
-// many bytes they took; a last line without its newline is still being
-// written, so it is left for later.
+// many bytes they took (see completeLines).
 func parseLines(buf []byte) (es []entry, used int) {
-	for {
-		i := bytes.IndexByte(buf[used:], '\n')
-		if i < 0 {
-			return es, used
-		}
-		line := buf[used : used+i]
-		used += i + 1
+	used = completeLines(buf, func(line []byte) {
 		if e, ok := parseEntry(bytes.Clone(line)); ok {
 			es = append(es, e)
 		}
+	})
+	return es, used
+}
+
+// completeLines calls f with each complete line of buf, without its
+// newline, and returns how many bytes they took; a last line without its
+// newline is still being written, so it is left for later.
+func completeLines(buf []byte, f func(line []byte)) (used int) {
+	for {
+		i := bytes.IndexByte(buf[used:], '\n')
+		if i < 0 {
+			return used
+		}
+		f(buf[used : used+i])
+		used += i + 1
 	}
 }
 
